@@ -1,0 +1,1 @@
+//! Model tests of boundpool live in `tests/`; run them with `RUSTFLAGS="--cfg loom" cargo test --release`.

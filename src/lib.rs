@@ -1,0 +1,9 @@
+//! boundpool: a bounded worker pool, and buffer and object recyclers.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod error;
+mod pool;
+mod sync;
+
+pub use error::{BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError};

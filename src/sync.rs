@@ -1,0 +1,192 @@
+//! The one seam through which boundpool reaches synchronisation primitives.
+//!
+//! Every lock, condition variable, atomic, queue and thread the crate uses is named here and
+//! nowhere else. In a normal build they are parking_lot locks, crossbeam's lock-free bounded
+//! queue and std atomics and threads. Under `--cfg loom` the same names resolve to loom-backed
+//! stand-ins with the same API, so the `loom-tests` crate model-checks the shipped protocols
+//! rather than a copy of them.
+
+#[cfg(not(loom))]
+pub(crate) use self::real::*;
+
+#[cfg(loom)]
+pub(crate) use self::model::*;
+
+/// How many times a waiting thread re-checks before it parks. Zero under loom, whose models
+/// must stay small and where a spin is only more interleavings.
+#[cfg(not(loom))]
+pub(crate) const SPIN_LIMIT: u32 = 64;
+#[cfg(loom)]
+pub(crate) const SPIN_LIMIT: u32 = 0;
+
+#[cfg(not(loom))]
+mod real {
+    pub(crate) use crossbeam_queue::ArrayQueue;
+    pub(crate) use crossbeam_utils::CachePadded;
+    pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::{Arc, Weak};
+    pub(crate) use std::thread;
+    pub(crate) use std::thread_local;
+
+    use std::time::Instant;
+
+    /// Waits on `cv` until notified or until `deadline`; true when the deadline passed.
+    pub(crate) fn wait_until<T>(cv: &Condvar, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
+        cv.wait_until(guard, deadline).timed_out()
+    }
+
+    /// A hint for one round of a bounded spin.
+    pub(crate) fn spin_hint() {
+        std::hint::spin_loop();
+    }
+}
+
+#[cfg(loom)]
+mod model {
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::{Arc, Weak};
+    pub(crate) use loom::thread;
+    pub(crate) use loom::thread_local;
+
+    use std::collections::VecDeque;
+    use std::ops::{Deref, DerefMut};
+    use std::time::Instant;
+
+    /// loom's mutex behind parking_lot's API: `lock()` returns the guard, no poisoning.
+    #[derive(Debug)]
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            // loom never poisons a lock in a model that does not panic.
+            MutexGuard(Some(self.0.lock().unwrap_or_else(|e| e.into_inner())))
+        }
+
+        pub(crate) fn into_inner(self) -> T {
+            self.0.into_inner().unwrap_or_else(|e| e.into_inner())
+        }
+    }
+
+    impl<T: Default> Default for Mutex<T> {
+        fn default() -> Self {
+            Mutex::new(T::default())
+        }
+    }
+
+    /// Holds `Some` except while a condition-variable wait has lent the guard out.
+    #[derive(Debug)]
+    pub(crate) struct MutexGuard<'a, T>(Option<loom::sync::MutexGuard<'a, T>>);
+
+    impl<T> Deref for MutexGuard<'_, T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            self.0.as_deref().expect("guard is only lent out during a wait")
+        }
+    }
+
+    impl<T> DerefMut for MutexGuard<'_, T> {
+        fn deref_mut(&mut self) -> &mut T {
+            self.0.as_deref_mut().expect("guard is only lent out during a wait")
+        }
+    }
+
+    /// loom's condition variable behind parking_lot's `&mut guard` API.
+    #[derive(Debug, Default)]
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait<T>(&self, guard: &mut MutexGuard<'_, T>) {
+            let inner = guard.0.take().expect("guard present");
+            guard.0 = Some(self.0.wait(inner).unwrap_or_else(|e| e.into_inner()));
+        }
+
+        pub(crate) fn notify_one(&self) {
+            self.0.notify_one();
+        }
+
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+
+    /// loom has no clock: a deadline never passes in a model, so a model that would need the
+    /// timeout branch must drive it explicitly.
+    pub(crate) fn wait_until<T>(cv: &Condvar, guard: &mut MutexGuard<'_, T>, _deadline: Instant) -> bool {
+        cv.wait(guard);
+        false
+    }
+
+    /// Under loom a spin round must yield, or the model would explore it forever.
+    pub(crate) fn spin_hint() {
+        loom::thread::yield_now();
+    }
+
+    /// A bounded FIFO on loom's mutex standing in for crossbeam's `ArrayQueue`.
+    #[derive(Debug)]
+    pub(crate) struct ArrayQueue<T> {
+        items: loom::sync::Mutex<VecDeque<T>>,
+        cap: usize,
+    }
+
+    impl<T> ArrayQueue<T> {
+        pub(crate) fn new(cap: usize) -> Self {
+            assert!(cap > 0, "capacity must be non-zero");
+            ArrayQueue { items: loom::sync::Mutex::new(VecDeque::with_capacity(cap)), cap }
+        }
+
+        fn items(&self) -> loom::sync::MutexGuard<'_, VecDeque<T>> {
+            self.items.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        pub(crate) fn push(&self, value: T) -> Result<(), T> {
+            let mut items = self.items();
+            if items.len() >= self.cap {
+                return Err(value);
+            }
+            items.push_back(value);
+            Ok(())
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.items().pop_front()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.items().len()
+        }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.items().is_empty()
+        }
+
+        pub(crate) fn capacity(&self) -> usize {
+            self.cap
+        }
+    }
+
+    /// Padding means nothing to a model; keep the type so code reads the same.
+    #[derive(Debug, Default)]
+    pub(crate) struct CachePadded<T>(T);
+
+    impl<T> CachePadded<T> {
+        pub(crate) fn new(value: T) -> Self {
+            CachePadded(value)
+        }
+    }
+
+    impl<T> Deref for CachePadded<T> {
+        type Target = T;
+        fn deref(&self) -> &T {
+            &self.0
+        }
+    }
+}
