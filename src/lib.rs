@@ -6,4 +6,10 @@ mod error;
 mod pool;
 mod sync;
 
-pub use error::{BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError};
+pub use error::{
+    BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
+};
+pub use pool::{
+    Builder, CancelToken, JobHandle, PendingJob, Scope, ScopedJobHandle, ShutdownReport, Stats, ThreadPool,
+    DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+};

@@ -9,6 +9,17 @@
 #[cfg(not(loom))]
 pub(crate) use self::real::*;
 
+/// Reference counting is std's in both builds: loom's `Arc` cannot hold trait objects, and the
+/// protocols under test never synchronise through a reference count.
+pub(crate) use std::sync::{Arc, Weak};
+
+/// Scoped threads are std's in both builds: the helpers of `ThreadPool::scope` run borrowed
+/// closures, which only std's scoped threads can do without unsafe code. Models do not use them.
+pub(crate) use std::thread::{scope as thread_scope, Builder as ScopedBuilder};
+
+/// The locks of a scope's threads, which are std's scoped threads in both builds (see above).
+pub(crate) use parking_lot::{Condvar as ScopeCondvar, Mutex as ScopeMutex};
+
 #[cfg(loom)]
 pub(crate) use self::model::*;
 
@@ -21,11 +32,10 @@ pub(crate) const SPIN_LIMIT: u32 = 0;
 
 #[cfg(not(loom))]
 mod real {
-    pub(crate) use crossbeam_queue::ArrayQueue;
+    pub(crate) use crossbeam_queue::SegQueue;
     pub(crate) use crossbeam_utils::CachePadded;
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use std::sync::{Arc, Weak};
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use std::thread;
     pub(crate) use std::thread_local;
 
@@ -44,8 +54,7 @@ mod real {
 
 #[cfg(loom)]
 mod model {
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::{Arc, Weak};
+    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::thread;
     pub(crate) use loom::thread_local;
 
@@ -130,46 +139,27 @@ mod model {
         loom::thread::yield_now();
     }
 
-    /// A bounded FIFO on loom's mutex standing in for crossbeam's `ArrayQueue`.
+    /// A FIFO on loom's mutex standing in for crossbeam's `SegQueue`.
     #[derive(Debug)]
-    pub(crate) struct ArrayQueue<T> {
+    pub(crate) struct SegQueue<T> {
         items: loom::sync::Mutex<VecDeque<T>>,
-        cap: usize,
     }
 
-    impl<T> ArrayQueue<T> {
-        pub(crate) fn new(cap: usize) -> Self {
-            assert!(cap > 0, "capacity must be non-zero");
-            ArrayQueue { items: loom::sync::Mutex::new(VecDeque::with_capacity(cap)), cap }
+    impl<T> SegQueue<T> {
+        pub(crate) fn new() -> Self {
+            SegQueue { items: loom::sync::Mutex::new(VecDeque::new()) }
         }
 
         fn items(&self) -> loom::sync::MutexGuard<'_, VecDeque<T>> {
             self.items.lock().unwrap_or_else(|e| e.into_inner())
         }
 
-        pub(crate) fn push(&self, value: T) -> Result<(), T> {
-            let mut items = self.items();
-            if items.len() >= self.cap {
-                return Err(value);
-            }
-            items.push_back(value);
-            Ok(())
+        pub(crate) fn push(&self, value: T) {
+            self.items().push_back(value);
         }
 
         pub(crate) fn pop(&self) -> Option<T> {
             self.items().pop_front()
-        }
-
-        pub(crate) fn len(&self) -> usize {
-            self.items().len()
-        }
-
-        pub(crate) fn is_empty(&self) -> bool {
-            self.items().is_empty()
-        }
-
-        pub(crate) fn capacity(&self) -> usize {
-            self.cap
         }
     }
 

@@ -1,1 +1,503 @@
-//! ThreadPool.
+//! `ThreadPool`: a fixed set of workers fed by a bounded queue.
+
+mod builder;
+mod cancel;
+mod handle;
+mod job;
+mod queue;
+mod scope;
+mod shutdown;
+mod stats;
+mod worker;
+
+use std::any::Any;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+pub use self::builder::{Builder, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME};
+pub use self::cancel::CancelToken;
+pub use self::handle::JobHandle;
+pub use self::scope::{Scope, ScopedJobHandle};
+pub use self::shutdown::PendingJob;
+pub use self::stats::{ShutdownReport, Stats};
+
+use self::job::{Job, JobCell, Task};
+use self::queue::{JobQueue, Refusal};
+use self::shutdown::{Lifecycle, Wait};
+use self::stats::Counters;
+use crate::error::{BuildError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError};
+use crate::sync::Arc;
+
+pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
+
+/// What the pool handle, the workers and the job handles share.
+pub(crate) struct Shared {
+    queue: JobQueue<Job>,
+    counters: Counters,
+    workers: usize,
+    life: Lifecycle,
+    panic_handler: Option<PanicHandler>,
+    /// The thread-name prefix.
+    name: String,
+}
+
+impl Shared {
+    /// An identity for "is this thread one of my workers": the address of the shared state,
+    /// unique while the pool lives.
+    fn id(&self) -> usize {
+        self as *const Shared as usize
+    }
+
+    fn report_panic(&self, payload: Box<dyn Any + Send>) {
+        worker::handle_panic(self.panic_handler.as_ref(), payload);
+    }
+}
+
+/// How a submission waits for room in the queue.
+#[derive(Clone, Copy)]
+enum Room {
+    /// Never wait: refuse with `Full`.
+    Refuse,
+    /// Wait, until the deadline if there is one. On the pool's own workers a full queue means
+    /// caller-runs instead: the job runs inline.
+    Wait(Option<Instant>),
+}
+
+/// Where an accepted job goes.
+enum Admitted {
+    Queued,
+    Inline,
+}
+
+/// A fixed set of worker threads fed by a bounded job queue.
+///
+/// * **Backpressure.** At most [`queue_capacity`](Self::queue_capacity) jobs wait in the queue.
+///   When it is full, [`spawn`](Self::spawn) and [`execute`](Self::execute) block,
+///   [`try_spawn`](Self::try_spawn) and [`try_execute`](Self::try_execute) refuse at once, and
+///   [`spawn_timeout`](Self::spawn_timeout) waits at most its timeout. A refused closure is
+///   always handed back in the error.
+/// * **Results and panics.** `spawn` returns a [`JobHandle`] to join, await or cancel. A panic
+///   in a job is caught: the worker lives on, the handle returns the payload, and panics of
+///   handle-less jobs are counted in [`stats`](Self::stats) (and passed to the
+///   [`panic_handler`](Builder::panic_handler), if set).
+/// * **Shutdown loses nothing.** [`shutdown`](Self::shutdown) (and `Drop`) stops intake, runs
+///   every job already accepted and joins every worker thread.
+///   [`shutdown_now`](Self::shutdown_now) hands the queued jobs back instead.
+/// * **Work from inside never deadlocks it**, even with one worker and a queue of one:
+///   - a job's `spawn`/`execute`/`spawn_timeout` on its own pool whose queue is full runs the
+///     new job inline on the calling worker (caller-runs) instead of blocking;
+///   - a job's [`JobHandle::join`] (or `wait_timeout`) on a job of the same pool that has not
+///     started yet runs that job inline;
+///   - [`scope`](Self::scope) inside a job completes: scoped jobs never wait on the queue;
+///   - `shutdown` called from a job stops intake and returns without joining (a thread cannot
+///     join itself); the threads are joined by a later `shutdown` or drop from outside.
+///
+/// ```
+/// use boundpool::ThreadPool;
+///
+/// let pool = ThreadPool::builder().workers(4).queue_capacity(64).build()?;
+/// let handles: Vec<_> = (0..8u64).map(|n| pool.spawn(move || n * n).unwrap()).collect();
+/// let squares: Vec<u64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+/// assert_eq!(squares, [0, 1, 4, 9, 16, 25, 36, 49]);
+/// let report = pool.shutdown();
+/// assert_eq!(report.completed, 8);
+/// # Ok::<(), boundpool::BuildError>(())
+/// ```
+pub struct ThreadPool {
+    shared: Arc<Shared>,
+}
+
+impl ThreadPool {
+    /// A pool of `workers` threads with the default queue capacity (256 per worker).
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] for zero workers or when a thread cannot be started.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// assert_eq!(pool.workers(), 2);
+    /// assert_eq!(pool.queue_capacity(), 512);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn new(workers: usize) -> Result<ThreadPool, BuildError> {
+        Builder::default().workers(workers).build()
+    }
+
+    /// A [`Builder`] to set workers, queue capacity, thread names, stack size and a panic
+    /// handler.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::builder().workers(1).queue_capacity(8).build()?;
+    /// assert_eq!(pool.queue_capacity(), 8);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn builder() -> Builder {
+        Builder::default()
+    }
+
+    /// Takes a slot in the queue (or decides on caller-runs), counting the outcome.
+    fn admit(&self, room: Room) -> Result<Admitted, Refusal> {
+        let queue = &self.shared.queue;
+        let reserved = match room {
+            Room::Refuse => queue.try_reserve(),
+            Room::Wait(_) if worker::is_worker_of(&self.shared) => match queue.try_reserve() {
+                Err(Refusal::Full) => {
+                    self.shared.counters.submitted();
+                    return Ok(Admitted::Inline);
+                }
+                other => other,
+            },
+            Room::Wait(deadline) => queue.reserve(deadline),
+        };
+        match reserved {
+            Ok(depth) => {
+                self.shared.counters.submitted();
+                self.shared.counters.observe_depth(depth);
+                Ok(Admitted::Queued)
+            }
+            Err(refusal) => {
+                self.shared.counters.rejected();
+                Err(refusal)
+            }
+        }
+    }
+
+    /// The one path of every submission with a handle.
+    fn submit<F, T>(&self, f: F, token: Option<CancelToken>, room: Room) -> Result<JobHandle<T>, (Refusal, F)>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // Allocate before taking a slot: between reserving and filling nothing may fail.
+        let cell = Arc::new(JobCell::new(f, token));
+        match self.admit(room) {
+            Ok(Admitted::Queued) => self.shared.queue.fill(Job::Task(cell.clone())),
+            Ok(Admitted::Inline) => {
+                cell.run(Some(&self.shared.counters));
+            }
+            Err(refusal) => {
+                // Refused before anyone else saw the cell: it is ours alone.
+                let f = Arc::try_unwrap(cell).ok().and_then(JobCell::into_closure);
+                return Err((refusal, f.expect("boundpool: a refused job's cell is unshared and unstarted")));
+            }
+        }
+        Ok(JobHandle::new(cell, Arc::clone(&self.shared)))
+    }
+
+    /// The one path of every submission without a handle.
+    fn submit_fire<F>(&self, f: F, room: Room) -> Result<(), (Refusal, F)>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let boxed = Box::new(f);
+        match self.admit(room) {
+            Ok(Admitted::Queued) => self.shared.queue.fill(Job::Fire(boxed)),
+            Ok(Admitted::Inline) => worker::run_job(&self.shared, Job::Fire(boxed)),
+            Err(refusal) => return Err((refusal, *boxed)),
+        }
+        Ok(())
+    }
+
+    /// Submits a job and returns its [`JobHandle`]; blocks while the queue is full.
+    ///
+    /// Called from one of this pool's own jobs while the queue is full, it runs the new job
+    /// inline instead of blocking (caller-runs), so a pool never deadlocks on itself; the
+    /// returned handle is then already finished.
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the closure when the pool is shut down, including when shutdown
+    /// starts while this call is blocked.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// let handle = pool.spawn(|| "hello".len()).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 5);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn spawn<F, T>(&self, f: F) -> Result<JobHandle<T>, SubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(f, None, Room::Wait(None)).map_err(|(_, f)| SubmitError(f))
+    }
+
+    /// Submits a job if the queue has room, never blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] with the closure when the queue is full,
+    /// [`TrySubmitError::Shutdown`] when the pool is shut down.
+    ///
+    /// ```
+    /// use boundpool::{ThreadPool, TrySubmitError};
+    ///
+    /// let pool = ThreadPool::new(1)?;
+    /// match pool.try_spawn(|| 1 + 1) {
+    ///     Ok(handle) => assert_eq!(handle.join().unwrap(), 2),
+    ///     Err(TrySubmitError::Full(job)) => assert_eq!(job(), 2), // run it ourselves
+    ///     Err(TrySubmitError::Shutdown(_)) => unreachable!(),
+    /// }
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn try_spawn<F, T>(&self, f: F) -> Result<JobHandle<T>, TrySubmitError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.submit(f, None, Room::Refuse).map_err(|(refusal, f)| match refusal {
+            Refusal::Full => TrySubmitError::Full(f),
+            Refusal::Closed => TrySubmitError::Shutdown(f),
+        })
+    }
+
+    /// Submits a job, waiting at most `timeout` for room in the queue. From one of this pool's
+    /// own jobs a full queue means caller-runs, as with [`spawn`](Self::spawn).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitTimeoutError::Timeout`] with the closure when the queue stayed full,
+    /// [`SubmitTimeoutError::Shutdown`] when the pool is shut down.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let handle = pool.spawn_timeout(|| 3, Duration::from_millis(100)).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 3);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn spawn_timeout<F, T>(&self, f: F, timeout: Duration) -> Result<JobHandle<T>, SubmitTimeoutError<F>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let deadline = Instant::now().checked_add(timeout);
+        self.submit(f, None, Room::Wait(deadline)).map_err(|(refusal, f)| match refusal {
+            Refusal::Full => SubmitTimeoutError::Timeout(f),
+            Refusal::Closed => SubmitTimeoutError::Shutdown(f),
+        })
+    }
+
+    /// Submits a job with no handle; blocks while the queue is full. Costs one allocation (the
+    /// boxed closure). A panic in it is counted in [`Stats::panicked`] and passed to the
+    /// [`panic_handler`](Builder::panic_handler), if set. Caller-runs applies as for
+    /// [`spawn`](Self::spawn).
+    ///
+    /// # Errors
+    ///
+    /// [`SubmitError`] with the closure when the pool is shut down.
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::sync::Arc;
+    ///
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// let hits = Arc::new(AtomicUsize::new(0));
+    /// for _ in 0..100 {
+    ///     let hits = hits.clone();
+    ///     pool.execute(move || { hits.fetch_add(1, Ordering::Relaxed); }).unwrap();
+    /// }
+    /// pool.shutdown(); // runs everything accepted
+    /// assert_eq!(hits.load(Ordering::Relaxed), 100);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn execute<F>(&self, f: F) -> Result<(), SubmitError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.submit_fire(f, Room::Wait(None)).map_err(|(_, f)| SubmitError(f))
+    }
+
+    /// Submits a job with no handle if the queue has room, never blocking.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySubmitError::Full`] or [`TrySubmitError::Shutdown`], with the closure.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// if let Err(refused) = pool.try_execute(|| println!("work")) {
+    ///     refused.into_inner()(); // full: do it here instead
+    /// }
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn try_execute<F>(&self, f: F) -> Result<(), TrySubmitError<F>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        self.submit_fire(f, Room::Refuse).map_err(|(refusal, f)| match refusal {
+            Refusal::Full => TrySubmitError::Full(f),
+            Refusal::Closed => TrySubmitError::Shutdown(f),
+        })
+    }
+
+    /// Runs `f` with a [`Scope`] whose jobs may borrow from the caller's stack, and returns
+    /// once every job spawned in it has ended, as [`std::thread::scope`] does.
+    ///
+    /// Scoped jobs run on the calling thread and on up to `workers - 1` helper threads started
+    /// for the scope and joined before it returns; they do not go through the pool's queue
+    /// (handing a borrowed closure to a long-lived worker would need `unsafe` code, which this
+    /// crate forbids). So a scope has the pool's parallelism, never waits on a full or busy
+    /// pool, and completes when called from inside one of the pool's jobs. Scoped jobs are not
+    /// counted in [`stats`](Self::stats).
+    ///
+    /// # Panics
+    ///
+    /// If `f` panics, or a scoped job panics and its handle was not joined, `scope` re-raises
+    /// that panic after every job has ended.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// let mut numbers = vec![1, 2, 3, 4];
+    /// let (left, right) = numbers.split_at_mut(2);
+    /// pool.scope(|s| {
+    ///     s.spawn(|| left.iter_mut().for_each(|x| *x *= 2));
+    ///     s.spawn(|| right.iter_mut().for_each(|x| *x *= 3));
+    /// });
+    /// assert_eq!(numbers, [2, 4, 9, 12]);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn scope<'env, F, R>(&self, f: F) -> R
+    where
+        F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
+    {
+        scope::run_scope(self.shared.workers - 1, &self.shared.name, f)
+    }
+
+    /// The configured number of worker threads.
+    ///
+    /// ```
+    /// assert_eq!(boundpool::ThreadPool::new(3)?.workers(), 3);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn workers(&self) -> usize {
+        self.shared.workers
+    }
+
+    /// The configured bound on queued (not yet started) jobs.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::builder().workers(1).queue_capacity(5).build()?;
+    /// assert_eq!(pool.queue_capacity(), 5);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn queue_capacity(&self) -> usize {
+        self.shared.queue.capacity()
+    }
+
+    /// A snapshot of the pool's counters and gauges; see [`Stats`].
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// pool.spawn(|| ()).unwrap().join().unwrap();
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.workers, stats.submitted, stats.completed), (2, 1, 1));
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot(self.shared.life.alive(), self.shared.queue.len())
+    }
+
+    /// True once shutdown has started: every submission is refused from then on.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// assert!(!pool.is_shutdown());
+    /// pool.shutdown();
+    /// assert!(pool.is_shutdown());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn is_shutdown(&self) -> bool {
+        self.shared.queue.is_closed()
+    }
+
+    /// Stops intake, runs every job already accepted, joins every worker thread, and returns
+    /// the pool's totals. Submitters blocked on a full queue are released at once with their
+    /// closure. Idempotent: later calls return the same totals, and `Drop` calls it.
+    ///
+    /// Called from one of the pool's own jobs, it stops intake and returns without waiting:
+    /// a thread cannot join itself. The workers still finish the queue, and a later `shutdown`
+    /// or drop from outside the pool joins them.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// for _ in 0..10 {
+    ///     pool.execute(|| ()).unwrap();
+    /// }
+    /// let report = pool.shutdown();
+    /// assert_eq!(report.completed, 10);
+    /// assert_eq!(pool.stats().workers, 0);
+    /// assert!(pool.execute(|| ()).is_err());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn shutdown(&self) -> ShutdownReport {
+        match self.close_and_finish(Wait::Forever) {
+            Ok(report) => report,
+            Err(_) => unreachable!("boundpool: a shutdown without deadline cannot time out"),
+        }
+    }
+
+    /// Like [`shutdown`](Self::shutdown), but gives up waiting after `timeout`. Threads are
+    /// never killed: the busy ones keep running their jobs, finish the queue, and are joined by
+    /// a later `shutdown` or by dropping the pool.
+    ///
+    /// # Errors
+    ///
+    /// [`ShutdownTimeout`], saying how many workers were still busy, when the timeout passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// pool.execute(|| ()).unwrap();
+    /// let report = pool.shutdown_timeout(Duration::from_secs(10)).unwrap();
+    /// assert_eq!(report.completed, 1);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn shutdown_timeout(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownTimeout> {
+        let wait = match Instant::now().checked_add(timeout) {
+            Some(deadline) => Wait::Until(deadline),
+            None => Wait::Forever,
+        };
+        self.close_and_finish(wait)
+    }
+
+    /// Stops intake, takes every queued job out unrun, joins the workers (after they finish
+    /// the jobs they are running) and hands the queued jobs back. Run a [`PendingJob`] with
+    /// [`PendingJob::run`]; drop it and its handle reports cancelled.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let pending = pool.shutdown_now();
+    /// assert!(pending.is_empty()); // nothing was queued
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn shutdown_now(&self) -> Vec<PendingJob> {
+        self.shared.queue.close();
+        let pending = self.shared.drain();
+        // Waiting forever cannot time out.
+        let _ = self.shared.finish(Wait::Forever);
+        pending
+    }
+}
+
+impl Drop for ThreadPool {
+    /// The same as [`shutdown`](ThreadPool::shutdown): every accepted job runs and every
+    /// worker is joined before the drop returns (unless dropped inside one of its own jobs).
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+impl fmt::Debug for ThreadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThreadPool")
+            .field("workers", &self.shared.workers)
+            .field("queue_capacity", &self.queue_capacity())
+            .field("shutdown", &self.is_shutdown())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,261 @@
+//! A job and the cell that carries its result: one allocation holds the closure, its state and
+//! its result, shared by the queue and the handle.
+//!
+//! A cell moves through `Pending -> Running -> Done -> Taken`, or `Pending -> Done` when it is
+//! cancelled. Every transition happens under the cell's own lock, so starting and cancelling
+//! are decided once: exactly one of them wins. The lock is never held while the job runs.
+
+use std::any::Any;
+use std::mem;
+use std::panic::{self, AssertUnwindSafe};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use super::cancel::CancelToken;
+use super::stats::{Counters, Outcome};
+use crate::error::JobError;
+use crate::sync::{self, Arc, Condvar, Mutex};
+
+/// What the queue holds.
+pub(crate) enum Job {
+    /// From `execute`: no handle, one allocation.
+    Fire(Box<dyn FnOnce() + Send>),
+    /// From `spawn`: a cell shared with the handle.
+    Task(Arc<dyn Task>),
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::Fire(_) => f.write_str("Job::Fire"),
+            Job::Task(_) => f.write_str("Job::Task"),
+        }
+    }
+}
+
+/// The queue's view of a cell.
+pub(crate) trait Task: Send + Sync {
+    /// Runs the job here and now if it has not started; otherwise does nothing. True when this
+    /// call took the job (ran it, or found its token cancelled and ended it).
+    fn run(&self, counters: Option<&Counters>) -> bool;
+    /// Cancels the job if it has not started. True if this call cancelled it.
+    fn cancel(&self, counters: Option<&Counters>) -> bool;
+}
+
+/// The handle's view of a cell (it knows `T`, not the closure type).
+pub(crate) trait Completion<T>: Task {
+    fn is_finished(&self) -> bool;
+    fn is_pending(&self) -> bool;
+    /// Waits until the job is done or `deadline` passes; true when done.
+    fn wait(&self, deadline: Option<Instant>) -> bool;
+    /// Takes the result of a finished job.
+    fn take(&self) -> Result<T, JobError>;
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>>;
+}
+
+/// A scope's view of its jobs at the end: the panic of a job whose handle never joined it.
+pub(crate) trait Unjoined: Task {
+    fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>>;
+}
+
+impl<F, T> Unjoined for JobCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>> {
+        let mut state = self.state.lock();
+        match mem::replace(&mut state.stage, Stage::Taken) {
+            Stage::Done(Err(e)) if e.is_panic() => Some(e.into_panic()),
+            other => {
+                state.stage = other;
+                None
+            }
+        }
+    }
+}
+
+enum Stage<F, T> {
+    Pending(F),
+    Running,
+    Done(Result<T, JobError>),
+    Taken,
+}
+
+struct CellState<F, T> {
+    stage: Stage<F, T>,
+    waker: Option<Waker>,
+    /// A thread is blocked in `wait`; completion must notify the condvar.
+    sleepers: bool,
+}
+
+/// The shared allocation behind a `spawn`ed or scoped job.
+pub(crate) struct JobCell<F, T> {
+    state: Mutex<CellState<F, T>>,
+    done: Condvar,
+    /// With `spawn_with`: a job whose token is cancelled before it starts never runs.
+    token: Option<CancelToken>,
+}
+
+impl<F, T> JobCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    pub(crate) fn new(f: F, token: Option<CancelToken>) -> Self {
+        JobCell {
+            state: Mutex::new(CellState { stage: Stage::Pending(f), waker: None, sleepers: false }),
+            done: Condvar::new(),
+            token,
+        }
+    }
+
+    /// Gives the closure back from a cell nobody else holds (a refused submission).
+    pub(crate) fn into_closure(self) -> Option<F> {
+        match self.state.into_inner().stage {
+            Stage::Pending(f) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// Stores the result and wakes whoever waits. Counters are updated before this.
+    fn finish(&self, result: Result<T, JobError>) {
+        let waker = {
+            let mut state = self.state.lock();
+            state.stage = Stage::Done(result);
+            if mem::take(&mut state.sleepers) {
+                self.done.notify_all();
+            }
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<F, T> Task for JobCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn run(&self, counters: Option<&Counters>) -> bool {
+        let f = {
+            let mut state = self.state.lock();
+            match mem::replace(&mut state.stage, Stage::Running) {
+                Stage::Pending(f) => f,
+                other => {
+                    state.stage = other;
+                    return false;
+                }
+            }
+        };
+        if self.token.as_ref().is_some_and(CancelToken::is_cancelled) {
+            drop_quietly(f);
+            if let Some(c) = counters {
+                c.ended(Outcome::Cancelled, false);
+            }
+            self.finish(Err(JobError::cancelled()));
+            return true;
+        }
+        if let Some(c) = counters {
+            c.started();
+        }
+        let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JobError::panic);
+        if let Some(c) = counters {
+            let outcome = if result.is_ok() { Outcome::Completed } else { Outcome::Panicked };
+            c.ended(outcome, true);
+        }
+        self.finish(result);
+        true
+    }
+
+    fn cancel(&self, counters: Option<&Counters>) -> bool {
+        let (f, waker) = {
+            let mut state = self.state.lock();
+            if !matches!(state.stage, Stage::Pending(_)) {
+                return false;
+            }
+            if let Some(c) = counters {
+                c.ended(Outcome::Cancelled, false);
+            }
+            let f = mem::replace(&mut state.stage, Stage::Done(Err(JobError::cancelled())));
+            if mem::take(&mut state.sleepers) {
+                self.done.notify_all();
+            }
+            (f, state.waker.take())
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        // The closure's captures are dropped outside the lock: their Drop may do anything.
+        drop_quietly(f);
+        true
+    }
+}
+
+impl<F, T> Completion<T> for JobCell<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    fn is_finished(&self) -> bool {
+        matches!(self.state.lock().stage, Stage::Done(_) | Stage::Taken)
+    }
+
+    fn is_pending(&self) -> bool {
+        matches!(self.state.lock().stage, Stage::Pending(_))
+    }
+
+    fn wait(&self, deadline: Option<Instant>) -> bool {
+        let mut state = self.state.lock();
+        loop {
+            if matches!(state.stage, Stage::Done(_) | Stage::Taken) {
+                return true;
+            }
+            state.sleepers = true;
+            match deadline {
+                None => self.done.wait(&mut state),
+                Some(deadline) => {
+                    if sync::wait_until(&self.done, &mut state, deadline) {
+                        return matches!(state.stage, Stage::Done(_) | Stage::Taken);
+                    }
+                }
+            }
+        }
+    }
+
+    fn take(&self) -> Result<T, JobError> {
+        match mem::replace(&mut self.state.lock().stage, Stage::Taken) {
+            Stage::Done(result) => result,
+            // Callers wait for `Done` first; a handle is consumed by taking.
+            _ => unreachable!("boundpool: job result taken before the job finished"),
+        }
+    }
+
+    fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>> {
+        let mut state = self.state.lock();
+        match mem::replace(&mut state.stage, Stage::Taken) {
+            Stage::Done(result) => Poll::Ready(result),
+            Stage::Taken => panic!("boundpool: JobHandle polled after it returned Ready"),
+            other => {
+                state.stage = other;
+                match &mut state.waker {
+                    Some(w) if w.will_wake(cx.waker()) => {}
+                    slot => *slot = Some(cx.waker().clone()),
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// Drops a value whose Drop is user code without letting a panic in it escape.
+pub(crate) fn drop_quietly<V>(value: V) {
+    let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(value)));
+}
+
+/// Drops a panic payload; a payload whose own Drop panics must not take a worker down.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    drop_quietly(payload);
+}

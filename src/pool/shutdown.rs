@@ -1,0 +1,191 @@
+//! Shutdown: stop intake, let the workers drain the queue, join every thread; or take the
+//! queued jobs back unrun.
+//!
+//! Closing the queue is what stops intake (see `queue.rs`): from that instant every submit is
+//! refused with its closure, blocked submitters are woken and refused, and workers exit once
+//! the queue is empty. Workers report their exit through `Lifecycle`, so a shutdown with a
+//! timeout can wait on that without joining; threads are joined only once all have exited,
+//! which is prompt.
+
+use std::fmt;
+use std::time::Instant;
+
+use super::job::Job;
+use super::stats::ShutdownReport;
+use super::{worker, Shared, ThreadPool};
+use crate::error::ShutdownTimeout;
+use crate::sync::{self, thread, Arc, Condvar, Mutex};
+
+/// The worker threads of a pool and how many of them are still running.
+#[derive(Debug, Default)]
+pub(crate) struct Lifecycle {
+    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    alive: Mutex<usize>,
+    exited: Condvar,
+}
+
+impl Lifecycle {
+    /// Counts a worker about to start; `started` or `start_failed` must follow.
+    pub(crate) fn starting(&self) {
+        *self.alive.lock() += 1;
+    }
+
+    pub(crate) fn started(&self, handle: thread::JoinHandle<()>) {
+        self.threads.lock().push(handle);
+    }
+
+    pub(crate) fn start_failed(&self) {
+        self.worker_exited();
+    }
+
+    pub(crate) fn worker_exited(&self) {
+        let mut alive = self.alive.lock();
+        *alive -= 1;
+        if *alive == 0 {
+            self.exited.notify_all();
+        }
+    }
+
+    pub(crate) fn alive(&self) -> usize {
+        *self.alive.lock()
+    }
+
+    /// Waits until every worker has exited or `deadline` passed; the number still alive.
+    fn wait_exited(&self, deadline: Option<Instant>) -> usize {
+        let mut alive = self.alive.lock();
+        while *alive > 0 {
+            match deadline {
+                None => self.exited.wait(&mut alive),
+                Some(deadline) => {
+                    if sync::wait_until(&self.exited, &mut alive, deadline) {
+                        break;
+                    }
+                }
+            }
+        }
+        *alive
+    }
+
+    /// Joins the threads of workers that have all exited. Holding the lock while joining makes
+    /// a concurrent shutdown wait until every thread is gone, not merely exiting.
+    fn join_all(&self) {
+        let mut threads = self.threads.lock();
+        for handle in threads.drain(..) {
+            // A worker's body catches every panic; an Err here would only repeat one.
+            let _ = handle.join();
+        }
+    }
+}
+
+/// How long `finish` may wait.
+pub(crate) enum Wait {
+    Forever,
+    Until(Instant),
+}
+
+impl Shared {
+    /// After the queue is closed: wait for the workers to drain it and exit, then join them.
+    /// From one of the pool's own workers this returns at once (a thread cannot join itself).
+    pub(crate) fn finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
+        if worker::is_worker_of(self) {
+            return Ok(self.counters.report());
+        }
+        let deadline = match wait {
+            Wait::Forever => None,
+            Wait::Until(deadline) => Some(deadline),
+        };
+        let busy = self.life.wait_exited(deadline);
+        if busy > 0 {
+            return Err(ShutdownTimeout::new(busy));
+        }
+        self.life.join_all();
+        Ok(self.counters.report())
+    }
+
+    /// Takes every job still queued out of the (closed) queue.
+    pub(crate) fn drain(self: &Arc<Self>) -> Vec<PendingJob> {
+        let mut pending = Vec::new();
+        while let Some(job) = self.queue.try_pop() {
+            pending.push(PendingJob { job: Some(job), shared: Arc::clone(self) });
+        }
+        pending
+    }
+}
+
+impl ThreadPool {
+    pub(crate) fn close_and_finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
+        self.shared.queue.close();
+        self.shared.finish(wait)
+    }
+}
+
+/// A queued job handed back by [`ThreadPool::shutdown_now`](crate::ThreadPool::shutdown_now),
+/// never started.
+///
+/// [`run`](Self::run) runs it on the calling thread, and its handle (if it has one) gets the
+/// value or the panic. Dropping it unrun cancels it: its handle reports
+/// [`is_cancelled`](crate::JobError::is_cancelled) and the pool counts it in `cancelled`.
+///
+/// ```
+/// use boundpool::ThreadPool;
+/// use std::sync::mpsc;
+///
+/// let pool = ThreadPool::builder().workers(1).queue_capacity(4).build()?;
+/// let (started_tx, started_rx) = mpsc::channel();
+/// let (release_tx, release_rx) = mpsc::channel::<()>();
+/// pool.execute(move || {
+///     started_tx.send(()).unwrap();
+///     let _ = release_rx.recv();
+/// })
+/// .unwrap();
+/// started_rx.recv().unwrap(); // the only worker is busy now
+/// let queued = pool.spawn(|| 40 + 2).unwrap();
+///
+/// let handed_back = std::thread::scope(|s| {
+///     let stopper = s.spawn(|| pool.shutdown_now());
+///     while pool.stats().queued > 0 {
+///         std::thread::yield_now(); // until the queue was emptied
+///     }
+///     release_tx.send(()).unwrap(); // let the busy worker finish so it can be joined
+///     stopper.join().unwrap()
+/// });
+/// assert_eq!(handed_back.len(), 1);
+/// for job in handed_back {
+///     job.run(); // runs here, on this thread
+/// }
+/// assert_eq!(queued.join().unwrap(), 42);
+/// # Ok::<(), boundpool::BuildError>(())
+/// ```
+pub struct PendingJob {
+    job: Option<Job>,
+    shared: Arc<Shared>,
+}
+
+impl PendingJob {
+    /// Runs the job on the calling thread. A panic in it is caught: a job with a handle hands
+    /// it to the handle, a job without one is counted and passed to the pool's panic handler.
+    pub fn run(mut self) {
+        if let Some(job) = self.job.take() {
+            worker::run_job(&self.shared, job);
+        }
+    }
+
+    /// True when the job was submitted with a result handle (`spawn`), false for `execute`.
+    pub fn has_handle(&self) -> bool {
+        matches!(self.job, Some(Job::Task(_)))
+    }
+}
+
+impl Drop for PendingJob {
+    fn drop(&mut self) {
+        if let Some(job) = self.job.take() {
+            worker::discard_job(&self.shared, job);
+        }
+    }
+}
+
+impl fmt::Debug for PendingJob {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingJob").field("has_handle", &self.has_handle()).finish()
+    }
+}
