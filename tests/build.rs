@@ -1,0 +1,120 @@
+//! Building a pool: settings, their defaults, thread names and every typed build error.
+
+mod common;
+
+use std::error::Error;
+use std::sync::{Arc, Barrier};
+
+use boundpool::{ThreadPool, DEFAULT_QUEUE_PER_WORKER};
+use common::{bounded, threads_named};
+
+#[test]
+fn zero_workers_is_a_build_error_with_a_message() {
+    for err in [ThreadPool::new(0).unwrap_err(), ThreadPool::builder().workers(0).build().unwrap_err()] {
+        assert_eq!(err.to_string(), "a pool needs at least one worker: set workers to 1 or more");
+        assert!(!err.is_spawn_failure());
+        assert!(err.source().is_none());
+        assert!(format!("{err:?}").contains("at least one worker"));
+    }
+}
+
+#[test]
+fn zero_queue_capacity_is_a_build_error() {
+    let err = ThreadPool::builder().workers(1).queue_capacity(0).build().unwrap_err();
+    assert!(err.to_string().contains("queue_capacity"), "{err}");
+    assert!(!err.is_spawn_failure());
+    assert!(err.source().is_none());
+}
+
+#[test]
+fn a_queue_capacity_beyond_what_the_pool_can_count_is_a_build_error() {
+    let err = ThreadPool::builder().workers(1).queue_capacity(usize::MAX).build().unwrap_err();
+    assert!(err.to_string().contains("queue_capacity"), "{err}");
+    assert!(!err.is_spawn_failure());
+}
+
+#[test]
+fn a_worker_thread_that_cannot_start_is_a_spawn_failure_with_the_io_error_as_source() {
+    let prefix = "bspawnf";
+    let err = bounded(30, move || {
+        ThreadPool::builder().workers(2).thread_name(prefix).stack_size(1 << 46).build().unwrap_err()
+    });
+    assert!(err.is_spawn_failure(), "{err:?}");
+    assert_eq!(err.to_string(), "could not start worker thread 0");
+    let source = err.source().expect("the io::Error is the source");
+    assert!(source.downcast_ref::<std::io::Error>().is_some(), "source is {source:?}");
+    assert!(threads_named(prefix).is_empty(), "left behind: {:?}", threads_named(prefix));
+}
+
+#[test]
+fn worker_threads_are_named_prefix_dash_index() {
+    let prefix = "bnames";
+    bounded(30, move || {
+        let workers = 3;
+        let pool = ThreadPool::builder().workers(workers).thread_name(prefix).build().unwrap();
+        // Hold every worker inside a job at once: each has started and named itself.
+        let barrier = Arc::new(Barrier::new(workers + 1));
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let barrier = barrier.clone();
+                pool.spawn(move || {
+                    barrier.wait();
+                    std::thread::current().name().map(str::to_owned)
+                })
+                .unwrap()
+            })
+            .collect();
+        barrier.wait();
+        assert_eq!(threads_named(prefix), ["bnames-0", "bnames-1", "bnames-2"]);
+        let mut seen: Vec<String> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+        seen.sort();
+        assert_eq!(seen, ["bnames-0", "bnames-1", "bnames-2"]);
+        pool.shutdown();
+        assert!(threads_named(prefix).is_empty());
+    });
+}
+
+#[test]
+fn the_default_thread_name_is_boundpool() {
+    assert_eq!(boundpool::DEFAULT_THREAD_NAME, "boundpool");
+    let name = bounded(30, || {
+        let pool = ThreadPool::new(1).unwrap();
+        pool.spawn(|| std::thread::current().name().map(str::to_owned)).unwrap().join().unwrap()
+    });
+    assert_eq!(name.as_deref(), Some("boundpool-0"));
+}
+
+#[test]
+fn default_workers_is_the_cpu_count_and_default_capacity_is_256_per_worker() {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let pool = ThreadPool::builder().build().unwrap();
+    assert_eq!(pool.workers(), cpus);
+    assert_eq!(DEFAULT_QUEUE_PER_WORKER, 256);
+    assert_eq!(pool.queue_capacity(), 256 * cpus);
+    assert_eq!(pool.stats().workers, cpus);
+    bounded(30, move || drop(pool));
+}
+
+#[test]
+fn new_uses_the_default_capacity_and_the_builder_settings_are_reported() {
+    let pool = ThreadPool::new(3).unwrap();
+    assert_eq!((pool.workers(), pool.queue_capacity()), (3, 768));
+    bounded(30, move || drop(pool));
+
+    let pool = ThreadPool::builder().workers(2).queue_capacity(7).stack_size(256 * 1024).build().unwrap();
+    assert_eq!((pool.workers(), pool.queue_capacity()), (2, 7));
+    let debug = format!("{pool:?}");
+    assert!(debug.contains("workers: 2") && debug.contains("queue_capacity: 7"), "{debug}");
+    let stats = pool.stats();
+    assert_eq!((stats.workers, stats.running, stats.queued, stats.submitted), (2, 0, 0, 0));
+    bounded(30, move || drop(pool));
+}
+
+#[test]
+fn a_small_stack_size_still_runs_jobs() {
+    let value = bounded(30, || {
+        let pool = ThreadPool::builder().workers(1).stack_size(64 * 1024).build().unwrap();
+        pool.spawn(|| (1..=100u64).sum::<u64>()).unwrap().join().unwrap()
+    });
+    assert_eq!(value, 5050);
+}

@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: bounded waits, a gate to hold a worker busy, and
+//! the thread names of this process.
+#![allow(dead_code)]
+
+use std::sync::mpsc;
+use std::sync::{Arc, Once};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use boundpool::ThreadPool;
+
+/// Runs `f` on its own thread and returns its value, or panics if it has not finished within
+/// `secs` seconds, so a deadlock fails the test instead of hanging it. A panic in `f` is
+/// re-raised here.
+pub fn bounded<T: Send + 'static>(secs: u64, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let worker = thread::Builder::new()
+        .name("bounded".into())
+        .spawn(move || {
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            let _ = tx.send(result);
+        })
+        .expect("start the bounded test thread");
+    match rx.recv_timeout(Duration::from_secs(secs)) {
+        Ok(Ok(value)) => {
+            let _ = worker.join();
+            value
+        }
+        Ok(Err(payload)) => {
+            let _ = worker.join();
+            std::panic::resume_unwind(payload)
+        }
+        Err(_) => panic!("did not finish within {secs} s: probably a deadlock or a lost wake-up"),
+    }
+}
+
+/// Polls `cond` (yielding between looks) until it is true; panics after `secs` seconds.
+pub fn wait_until(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting until {what}");
+        thread::yield_now();
+    }
+}
+
+/// How long a gate waits for its release before giving up, so a failing test cannot leave a
+/// worker blocked forever.
+pub const GATE_LIMIT: Duration = Duration::from_secs(30);
+
+/// A job that holds one worker busy until the gate is opened (or dropped).
+pub struct Gate {
+    release: Option<mpsc::Sender<()>>,
+}
+
+impl Gate {
+    /// Opens the gate: the blocked job returns.
+    pub fn open(mut self) {
+        if let Some(tx) = self.release.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Drop for Gate {
+    fn drop(&mut self) {
+        if let Some(tx) = self.release.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Submits a job to `pool` that blocks until the returned gate opens, and waits until a
+/// worker has started it.
+pub fn block_one_worker(pool: &ThreadPool) -> Gate {
+    let (started_tx, started_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    pool.execute(move || {
+        started_tx.send(()).unwrap();
+        let _ = release_rx.recv_timeout(GATE_LIMIT);
+    })
+    .unwrap_or_else(|_| panic!("the pool refused the blocking job"));
+    started_rx.recv_timeout(Duration::from_secs(10)).expect("a worker should start the blocking job");
+    Gate { release: Some(release_tx) }
+}
+
+/// The names of this process's threads (`/proc/self/task/*/comm`, at most 15 bytes each).
+pub fn thread_names() -> Vec<String> {
+    let mut names = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return names };
+    for task in tasks.flatten() {
+        if let Ok(comm) = std::fs::read_to_string(task.path().join("comm")) {
+            names.push(comm.trim_end_matches('\n').to_owned());
+        }
+    }
+    names
+}
+
+/// The threads of this process whose name starts with `{prefix}-`.
+pub fn threads_named(prefix: &str) -> Vec<String> {
+    let head = format!("{prefix}-");
+    let mut names: Vec<String> = thread_names().into_iter().filter(|n| n.starts_with(&head)).collect();
+    names.sort();
+    names
+}
+
+/// Marks a panic message as expected by a test: the quiet hook does not print it.
+pub const EXPECTED: &str = "expected panic";
+
+/// Installs (once) a panic hook that stays silent for panics whose message contains
+/// [`EXPECTED`] and prints every other one as the default hook does.
+pub fn quiet_expected_panics() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let default = Arc::new(std::panic::take_hook());
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let msg = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("");
+            if !msg.contains(EXPECTED) {
+                default(info);
+            }
+        }));
+    });
+}
