@@ -35,7 +35,7 @@ mod real {
     pub(crate) use crossbeam_queue::SegQueue;
     pub(crate) use crossbeam_utils::CachePadded;
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use std::thread;
     pub(crate) use std::thread_local;
 
@@ -54,7 +54,7 @@ mod real {
 
 #[cfg(loom)]
 mod model {
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
     pub(crate) use loom::thread;
     pub(crate) use loom::thread_local;
 
@@ -139,15 +139,24 @@ mod model {
         loom::thread::yield_now();
     }
 
-    /// A FIFO on loom's mutex standing in for crossbeam's `SegQueue`.
+    /// A FIFO standing in for crossbeam's `SegQueue`. Like the lock-free queue, `pop` decides
+    /// "empty" from an atomic index read, not under a lock, so a model sees what the real queue
+    /// allows: a pop that misses a push it is not ordered after. (A plain mutex would order
+    /// every push and pop and hide a missing fence in the protocol around the queue.)
     #[derive(Debug)]
     pub(crate) struct SegQueue<T> {
         items: loom::sync::Mutex<VecDeque<T>>,
+        pushed: AtomicUsize,
+        popped: AtomicUsize,
     }
 
     impl<T> SegQueue<T> {
         pub(crate) fn new() -> Self {
-            SegQueue { items: loom::sync::Mutex::new(VecDeque::new()) }
+            SegQueue {
+                items: loom::sync::Mutex::new(VecDeque::new()),
+                pushed: AtomicUsize::new(0),
+                popped: AtomicUsize::new(0),
+            }
         }
 
         fn items(&self) -> loom::sync::MutexGuard<'_, VecDeque<T>> {
@@ -155,11 +164,26 @@ mod model {
         }
 
         pub(crate) fn push(&self, value: T) {
-            self.items().push_back(value);
+            let mut items = self.items();
+            items.push_back(value);
+            // ORDERING: Release publishes the item, as the real queue's tail update does.
+            self.pushed.fetch_add(1, Ordering::Release);
         }
 
         pub(crate) fn pop(&self) -> Option<T> {
-            self.items().pop_front()
+            // ORDERING: Acquire, as the real queue reads its tail; it may see an old count.
+            let pushed = self.pushed.load(Ordering::Acquire);
+            // ORDERING: only poppers write it, always under the items lock.
+            if pushed == self.popped.load(Ordering::Acquire) {
+                return None;
+            }
+            let mut items = self.items();
+            let item = items.pop_front();
+            if item.is_some() {
+                // ORDERING: under the items lock.
+                self.popped.fetch_add(1, Ordering::Release);
+            }
+            item
         }
     }
 

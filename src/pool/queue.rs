@@ -12,14 +12,15 @@
 //! Parking uses one mutex and two condition variables (idle workers, blocked submitters), and
 //! two counters of who is parked. The fast paths take no lock: a submitter wakes a worker only
 //! when one is parked, and a worker wakes a submitter only when one is blocked. The lost-wake-up
-//! argument is a Dekker pattern on sequentially consistent operations: a parking worker
-//! increments `sleepers` and then reads `state`; a submitter reserves (writes `state`) and then
-//! reads `sleepers`. One of the two sees the other. The same holds for submitters, with
-//! `waiting_submitters` and a worker releasing a slot.
+//! argument is a Dekker pattern: a parking worker increments `sleepers`, issues a SeqCst fence
+//! and reads `state`; a submitter reserves (writes `state`), issues a SeqCst fence and reads
+//! `sleepers`. The two fences are ordered, so one of the two sees the other's write. The same
+//! holds for blocked submitters, with `waiting_submitters` and a worker releasing a slot. The
+//! fences are explicit (not implied by SeqCst accesses) so that loom checks the argument.
 
 use std::time::Instant;
 
-use crate::sync::{self, AtomicUsize, CachePadded, Condvar, Mutex, Ordering, SegQueue};
+use crate::sync::{self, fence, AtomicUsize, CachePadded, Condvar, Mutex, Ordering, SegQueue};
 
 const CLOSED: usize = 1;
 const ONE: usize = 2;
@@ -113,6 +114,8 @@ impl<T> JobQueue<T> {
         let mut guard = self.lock.lock();
         // ORDERING: SeqCst, the submitter's write in the Dekker pattern with `release`.
         self.waiting_submitters.fetch_add(1, Ordering::SeqCst);
+        // ORDERING: the fence between that write and the read of `state` in `try_reserve`.
+        fence(Ordering::SeqCst);
         let result = loop {
             match self.try_reserve() {
                 Err(Refusal::Full) => {}
@@ -139,6 +142,9 @@ impl<T> JobQueue<T> {
     /// worker if there is one.
     pub(crate) fn fill(&self, item: T) {
         self.items.push(item);
+        // ORDERING: the fence between the reservation (a write of `state`) and the read of
+        // `sleepers`: the submitter's half of the Dekker pattern with `park_worker`.
+        fence(Ordering::SeqCst);
         // ORDERING: SeqCst, the submitter's read in the Dekker pattern with `park_worker`.
         if self.sleepers.load(Ordering::SeqCst) > 0 {
             let _guard = self.lock.lock();
@@ -155,7 +161,15 @@ impl<T> JobQueue<T> {
 
     fn release(&self) {
         // ORDERING: SeqCst, the worker's write in the Dekker pattern with blocked submitters.
-        self.state.fetch_sub(ONE, Ordering::SeqCst);
+        let before = self.state.fetch_sub(ONE, Ordering::SeqCst);
+        // ORDERING: the fence between that write and the read of `waiting_submitters`.
+        fence(Ordering::SeqCst);
+        if before == CLOSED | ONE {
+            // The last accepted job left a closed queue: parked workers may now exit. They
+            // check `state` under the lock, so taking it here cannot miss one.
+            let _guard = self.lock.lock();
+            self.work.notify_all();
+        }
         // ORDERING: SeqCst, the worker's read in the same pattern.
         if self.waiting_submitters.load(Ordering::SeqCst) > 0 {
             let _guard = self.lock.lock();
@@ -166,48 +180,38 @@ impl<T> JobQueue<T> {
     /// Takes the next item, spinning briefly and then parking while the queue is empty.
     /// Returns `None` once the queue is closed and drained: the worker should exit.
     pub(crate) fn pop(&self) -> Option<T> {
-        loop {
-            for _ in 0..=sync::SPIN_LIMIT {
-                if let Some(item) = self.try_pop() {
-                    return Some(item);
-                }
-                // ORDERING: SeqCst, as in `park_worker`.
-                if self.state.load(Ordering::SeqCst) == CLOSED {
-                    return None;
-                }
-                sync::spin_hint();
+        for _ in 0..=sync::SPIN_LIMIT {
+            if let Some(item) = self.try_pop() {
+                return Some(item);
             }
-            if !self.park_worker() {
+            // ORDERING: SeqCst, as in the parked loop below.
+            if self.state.load(Ordering::SeqCst) == CLOSED {
                 return None;
             }
+            sync::spin_hint();
         }
-    }
-
-    /// Parks until there may be work. Returns false when the queue is closed and drained.
-    fn park_worker(&self) -> bool {
         let mut guard = self.lock.lock();
         // ORDERING: SeqCst, the worker's write in the Dekker pattern with `fill`.
         self.sleepers.fetch_add(1, Ordering::SeqCst);
-        let open = loop {
-            // ORDERING: SeqCst, the worker's read in the same pattern.
-            let state = self.state.load(Ordering::SeqCst);
-            if reserved(state) > 0 {
-                // A job is queued or about to be; go and take it.
-                break true;
+        // ORDERING: the fence between that write and the reads of the queue below.
+        fence(Ordering::SeqCst);
+        let found = loop {
+            if let Some(item) = self.items.pop() {
+                break Some(item);
             }
-            if state & CLOSED != 0 {
-                break false;
+            // ORDERING: SeqCst; closed with nothing reserved means nothing more can come.
+            if self.state.load(Ordering::SeqCst) == CLOSED {
+                break None;
             }
             self.work.wait(&mut guard);
         };
         // ORDERING: SeqCst, pairs with the read in `fill`.
         self.sleepers.fetch_sub(1, Ordering::SeqCst);
         drop(guard);
-        if open {
-            // The reserved job may still be in its submitter's hands; let it land.
-            sync::thread::yield_now();
+        if found.is_some() {
+            self.release();
         }
-        open
+        found
     }
 
     /// Refuses every later submission and wakes everyone parked: workers drain what is queued

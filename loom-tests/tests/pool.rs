@@ -1,0 +1,175 @@
+//! Model checks of the worker pool's protocols: the shipped code, run under loom.
+//!
+//! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=3 cargo test --release` in `loom-tests/`.
+#![cfg(loom)]
+
+use boundpool::{SubmitError, ThreadPool, TrySubmitError};
+use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use loom::sync::{Arc, Notify};
+use loom::thread;
+
+/// A one-shot latch (loom's `Notify` may wake spuriously, so a flag confirms).
+#[derive(Default)]
+struct Release {
+    open: AtomicBool,
+    notify: Notify,
+}
+
+impl Release {
+    fn wait(&self) {
+        while !self.open.load(Ordering::SeqCst) {
+            self.notify.wait();
+        }
+    }
+
+    fn notify(&self) {
+        self.open.store(true, Ordering::SeqCst);
+        self.notify.notify();
+    }
+}
+
+fn pool(workers: usize, capacity: usize) -> ThreadPool {
+    ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds")
+}
+
+/// A submit racing shutdown: the job runs exactly once, or it is refused and handed back
+/// unrun. Never lost, never twice.
+#[test]
+fn submit_races_shutdown() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1, 1));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let submitter = {
+            let (pool, ran) = (pool.clone(), ran.clone());
+            thread::spawn(move || {
+                let job = move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                };
+                match pool.try_execute(job) {
+                    Ok(()) => true,
+                    Err(TrySubmitError::Shutdown(_job)) => false,
+                    Err(TrySubmitError::Full(_)) => panic!("the queue of one cannot be full here"),
+                }
+            })
+        };
+        let report = pool.shutdown();
+        let accepted = submitter.join().unwrap();
+        // Shutdown may return before a late refusal, but never before an accepted job ran.
+        assert_eq!(ran.load(Ordering::SeqCst), usize::from(accepted));
+        assert_eq!(report.completed + pool.stats().completed - report.completed, u64::from(accepted));
+        assert_eq!(pool.stats().workers, 0);
+    });
+}
+
+/// A submitter blocked on a full queue is released by shutdown with its closure.
+#[test]
+fn blocked_submitter_released_by_shutdown() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1, 1));
+        let release = Arc::new(Release::default());
+        {
+            let release = release.clone();
+            pool.execute(move || release.wait()).unwrap();
+        }
+        // Accepted only once the worker took the first job: the queue is full from here on.
+        pool.execute(|| ()).unwrap();
+        let submitter = {
+            let (pool, release) = (pool.clone(), release.clone());
+            thread::spawn(move || {
+                let refused = matches!(pool.execute(|| ()), Err(SubmitError(_)));
+                // Only now can the worker finish; had shutdown not released us, the model
+                // would deadlock and loom would report it.
+                release.notify();
+                refused
+            })
+        };
+        let report = pool.shutdown();
+        assert!(submitter.join().unwrap(), "a submit blocked on a full queue must be refused by shutdown");
+        assert_eq!(report.completed, 2);
+        assert_eq!(pool.stats().rejected, 1);
+    });
+}
+
+/// Shutdown with two workers drains every accepted job and joins both workers.
+#[test]
+fn shutdown_drains_and_joins_two_workers() {
+    loom::model(|| {
+        let pool = pool(2, 2);
+        let ran = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let ran = ran.clone();
+            pool.execute(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap();
+        }
+        let report = pool.shutdown();
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+        assert_eq!(report.completed, 2);
+        let stats = pool.stats();
+        assert_eq!((stats.workers, stats.running, stats.queued), (0, 0, 0));
+    });
+}
+
+/// `cancel` racing a worker starting the job: exactly one of them wins.
+#[test]
+fn cancel_races_start() {
+    loom::model(|| {
+        let pool = pool(1, 1);
+        let ran = Arc::new(AtomicUsize::new(0));
+        let handle = {
+            let ran = ran.clone();
+            pool.spawn(move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap()
+        };
+        let cancelled = handle.cancel();
+        let result = handle.join();
+        pool.shutdown();
+        let ran = ran.load(Ordering::SeqCst);
+        assert_eq!(ran + usize::from(cancelled), 1, "exactly one of run and cancel wins");
+        assert_eq!(result.is_ok(), !cancelled);
+        assert_eq!(result.err().map(|e| e.is_cancelled()), cancelled.then_some(true));
+        let stats = pool.stats();
+        assert_eq!(stats.completed + stats.cancelled, 1);
+    });
+}
+
+/// `join` racing completion: the joiner is always woken (no lost wake-up), and the job is
+/// counted before `join` returns.
+#[test]
+fn join_races_completion() {
+    loom::model(|| {
+        let pool = pool(1, 1);
+        let handle = pool.spawn(|| 42).unwrap();
+        assert_eq!(handle.join().unwrap(), 42);
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.running), (1, 0));
+    });
+}
+
+/// Two submitters racing for the last slot while the worker frees one: every accepted job
+/// runs once, and refusals come back only as `Full` with the closure.
+#[test]
+fn two_submitters_race_for_room() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1, 1));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let submit = |pool: Arc<ThreadPool>, ran: Arc<AtomicUsize>| {
+            thread::spawn(move || {
+                let job = move || {
+                    ran.fetch_add(1, Ordering::SeqCst);
+                };
+                usize::from(pool.try_execute(job).is_ok())
+            })
+        };
+        let a = submit(pool.clone(), ran.clone());
+        let b = submit(pool.clone(), ran.clone());
+        let accepted = a.join().unwrap() + b.join().unwrap();
+        pool.shutdown();
+        assert!(accepted >= 1);
+        assert_eq!(ran.load(Ordering::SeqCst), accepted);
+        assert_eq!(pool.stats().rejected as usize, 2 - accepted);
+    });
+}
