@@ -6,7 +6,7 @@ use std::error::Error;
 use std::sync::{Arc, Barrier};
 
 use boundpool::{ThreadPool, DEFAULT_QUEUE_PER_WORKER};
-use common::{bounded, threads_named};
+use common::{assert_no_threads_named, bounded, threads_named};
 
 #[test]
 fn zero_workers_is_a_build_error_with_a_message() {
@@ -43,7 +43,7 @@ fn a_worker_thread_that_cannot_start_is_a_spawn_failure_with_the_io_error_as_sou
     assert_eq!(err.to_string(), "could not start worker thread 0");
     let source = err.source().expect("the io::Error is the source");
     assert!(source.downcast_ref::<std::io::Error>().is_some(), "source is {source:?}");
-    assert!(threads_named(prefix).is_empty(), "left behind: {:?}", threads_named(prefix));
+    assert_no_threads_named(prefix);
 }
 
 #[test]
@@ -70,7 +70,7 @@ fn worker_threads_are_named_prefix_dash_index() {
         seen.sort();
         assert_eq!(seen, ["bnames-0", "bnames-1", "bnames-2"]);
         pool.shutdown();
-        assert!(threads_named(prefix).is_empty());
+        assert_no_threads_named(prefix);
     });
 }
 

@@ -17,7 +17,8 @@ fn a_panicking_spawned_job_hands_its_payload_to_the_handle() {
     quiet_expected_panics();
     bounded(30, || {
         let pool = ThreadPool::new(1).unwrap();
-        let err = pool.spawn(|| -> u32 { panic!("{EXPECTED}: formatted {}", 7) }).unwrap().join().unwrap_err();
+        let err =
+            pool.spawn(|| -> u32 { panic!("{EXPECTED}: formatted {}", 7) }).unwrap().join().unwrap_err();
         assert!(err.is_panic() && !err.is_cancelled());
         assert_eq!(err.panic_message(), Some("expected panic: formatted 7"));
         assert_eq!(err.to_string(), "the job panicked: expected panic: formatted 7");
@@ -219,8 +220,9 @@ fn panics_in_jobs_run_inline_by_the_caller_are_caught_too() {
         let outer = pool
             .spawn(move || {
                 // The queue holds one; the rest run inline on this worker and panic here.
-                let handles: Vec<_> =
-                    (0..4).map(|i| inner.spawn(move || -> () { panic!("{EXPECTED} inline {i}") }).unwrap()).collect();
+                let handles: Vec<_> = (0..4)
+                    .map(|i| inner.spawn(move || -> () { panic!("{EXPECTED} inline {i}") }).unwrap())
+                    .collect();
                 for _ in 0..3 {
                     inner.execute(|| panic!("{EXPECTED} inline fire")).unwrap();
                 }

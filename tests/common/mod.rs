@@ -125,3 +125,19 @@ pub fn quiet_expected_panics() {
         }));
     });
 }
+
+/// Asserts that no thread named `{prefix}-*` is left. A joined thread can stay listed in
+/// `/proc/self/task` for a moment: the kernel wakes `pthread_join` when the thread releases
+/// its memory, a little before it removes the task. So this allows the kernel up to two
+/// seconds to finish; a thread that was not joined (still running or blocked) stays listed.
+pub fn assert_no_threads_named(prefix: &str) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let left = threads_named(prefix);
+        if left.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "threads of the pool still alive: {left:?}");
+        thread::yield_now();
+    }
+}
