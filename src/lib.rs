@@ -11,5 +11,5 @@ pub use error::{
 };
 pub use pool::{
     Builder, CancelToken, JobHandle, PendingJob, Scope, ScopedJobHandle, ShutdownReport, Stats, ThreadPool,
-    DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+    TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };

@@ -60,7 +60,7 @@ pub(crate) trait Unjoined: Task {
 
 impl<F, T> Unjoined for JobCell<F, T>
 where
-    F: FnOnce() -> T + Send,
+    F: JobFn<T>,
     T: Send,
 {
     fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>> {
@@ -71,6 +71,32 @@ where
                 state.stage = other;
                 None
             }
+        }
+    }
+}
+
+/// How a cell calls its closure: with no argument, or with the job's cancel token.
+pub(crate) trait JobFn<T>: Send {
+    fn call(self, token: Option<&CancelToken>) -> T;
+}
+
+/// A closure of `spawn`, `execute` or a scope: `FnOnce() -> T`.
+pub(crate) struct Plain<F>(pub(crate) F);
+
+impl<F: FnOnce() -> T + Send, T> JobFn<T> for Plain<F> {
+    fn call(self, _token: Option<&CancelToken>) -> T {
+        (self.0)()
+    }
+}
+
+/// A closure of `spawn_with`: `FnOnce(&CancelToken) -> T`, called with the job's token.
+pub(crate) struct WithToken<F>(pub(crate) F);
+
+impl<F: FnOnce(&CancelToken) -> T + Send, T> JobFn<T> for WithToken<F> {
+    fn call(self, token: Option<&CancelToken>) -> T {
+        match token {
+            Some(token) => (self.0)(token),
+            None => unreachable!("boundpool: a spawn_with job always carries its token"),
         }
     }
 }
@@ -99,7 +125,7 @@ pub(crate) struct JobCell<F, T> {
 
 impl<F, T> JobCell<F, T>
 where
-    F: FnOnce() -> T + Send,
+    F: JobFn<T>,
     T: Send,
 {
     pub(crate) fn new(f: F, token: Option<CancelToken>) -> Self {
@@ -136,7 +162,7 @@ where
 
 impl<F, T> Task for JobCell<F, T>
 where
-    F: FnOnce() -> T + Send,
+    F: JobFn<T>,
     T: Send,
 {
     fn run(&self, counters: Option<&Counters>) -> bool {
@@ -161,7 +187,8 @@ where
         if let Some(c) = counters {
             c.started();
         }
-        let result = panic::catch_unwind(AssertUnwindSafe(f)).map_err(JobError::panic);
+        let token = self.token.as_ref();
+        let result = panic::catch_unwind(AssertUnwindSafe(move || f.call(token))).map_err(JobError::panic);
         if let Some(c) = counters {
             let outcome = if result.is_ok() { Outcome::Completed } else { Outcome::Panicked };
             c.ended(outcome, true);
@@ -196,7 +223,7 @@ where
 
 impl<F, T> Completion<T> for JobCell<F, T>
 where
-    F: FnOnce() -> T + Send,
+    F: JobFn<T>,
     T: Send,
 {
     fn is_finished(&self) -> bool {

@@ -1,7 +1,9 @@
 //! `ThreadPool`: a fixed set of workers fed by a bounded queue.
 
+mod batch;
 mod builder;
 mod cancel;
+mod errgroup;
 mod handle;
 mod job;
 mod queue;
@@ -16,12 +18,13 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::{Builder, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME};
 pub use self::cancel::CancelToken;
+pub use self::errgroup::TryScope;
 pub use self::handle::JobHandle;
 pub use self::scope::{Scope, ScopedJobHandle};
 pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
 
-use self::job::{Job, JobCell, Task};
+use self::job::{Job, JobCell, JobFn, Plain, Task};
 use self::queue::{JobQueue, Refusal};
 use self::shutdown::{Lifecycle, Wait};
 use self::stats::Counters;
@@ -166,11 +169,11 @@ impl ThreadPool {
     /// The one path of every submission with a handle.
     fn submit<F, T>(&self, f: F, token: Option<CancelToken>, room: Room) -> Result<JobHandle<T>, (Refusal, F)>
     where
-        F: FnOnce() -> T + Send + 'static,
+        F: JobFn<T> + 'static,
         T: Send + 'static,
     {
         // Allocate before taking a slot: between reserving and filling nothing may fail.
-        let cell = Arc::new(JobCell::new(f, token));
+        let cell = Arc::new(JobCell::<F, T>::new(f, token));
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.queue.fill(Job::Task(cell.clone())),
             Ok(Admitted::Inline) => {
@@ -221,7 +224,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(f, None, Room::Wait(None)).map_err(|(_, f)| SubmitError(f))
+        self.submit(Plain(f), None, Room::Wait(None)).map_err(|(_, Plain(f))| SubmitError(f))
     }
 
     /// Submits a job if the queue has room, never blocking.
@@ -247,7 +250,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(f, None, Room::Refuse).map_err(|(refusal, f)| match refusal {
+        self.submit(Plain(f), None, Room::Refuse).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => TrySubmitError::Full(f),
             Refusal::Closed => TrySubmitError::Shutdown(f),
         })
@@ -275,7 +278,7 @@ impl ThreadPool {
         T: Send + 'static,
     {
         let deadline = Instant::now().checked_add(timeout);
-        self.submit(f, None, Room::Wait(deadline)).map_err(|(refusal, f)| match refusal {
+        self.submit(Plain(f), None, Room::Wait(deadline)).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => SubmitTimeoutError::Timeout(f),
             Refusal::Closed => SubmitTimeoutError::Shutdown(f),
         })
@@ -364,7 +367,13 @@ impl ThreadPool {
     where
         F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
     {
-        scope::run_scope(self.shared.workers - 1, &self.shared.name, f)
+        let scope = Scope::new();
+        scope::drive(&scope, self.scope_helpers(), &self.shared.name, || f(&scope))
+    }
+
+    /// Helper threads for a scope: the caller makes up the pool's parallelism.
+    fn scope_helpers(&self) -> usize {
+        self.shared.workers - 1
     }
 
     /// The configured number of worker threads.

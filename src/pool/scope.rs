@@ -14,7 +14,7 @@ use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 
-use super::job::{Completion, JobCell, Task, Unjoined};
+use super::job::{Completion, JobCell, Plain, Task, Unjoined};
 use crate::error::JobError;
 use crate::sync::{self, Arc, ScopeCondvar as Condvar, ScopeMutex as Mutex};
 
@@ -51,12 +51,12 @@ impl<'scope> ScopeState<'scope> {
         }
     }
 
-    fn push<F, T>(&self, f: F) -> Arc<JobCell<F, T>>
+    fn push<F, T>(&self, f: F) -> Arc<JobCell<Plain<F>, T>>
     where
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let cell = Arc::new(JobCell::new(f, None));
+        let cell = Arc::new(JobCell::new(Plain(f), None));
         let mut inner = self.inner.lock();
         inner.queued.push_back(cell.clone());
         inner.all.push(cell.clone());
@@ -222,13 +222,21 @@ impl<T> fmt::Debug for ScopedJobHandle<'_, T> {
     }
 }
 
-/// Runs `f` with a fresh scope whose jobs run on the calling thread and on `helpers` helper
-/// threads named `{name}-scope`, and returns once every job has ended.
-pub(crate) fn run_scope<'env, F, R>(helpers: usize, name: &str, f: F) -> R
-where
-    F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
-{
-    let scope = Scope { state: ScopeState::new(), scope: PhantomData, env: PhantomData };
+impl Scope<'_, '_> {
+    pub(crate) fn new() -> Self {
+        Scope { state: ScopeState::new(), scope: PhantomData, env: PhantomData }
+    }
+}
+
+/// Runs `body` (which hands `scope` to the user's closure) with `helpers` helper threads named
+/// `{name}-scope` serving the scope's jobs, and returns once every job has ended. Re-raises
+/// the body's panic, or else the panic of a job nobody joined.
+pub(crate) fn drive<'scope, R>(
+    scope: &'scope Scope<'scope, '_>,
+    helpers: usize,
+    name: &str,
+    body: impl FnOnce() -> R,
+) -> R {
     let (result, unjoined) = sync::thread_scope(|threads| {
         for _ in 0..helpers {
             let started = sync::ScopedBuilder::new()
@@ -239,7 +247,7 @@ where
                 break;
             }
         }
-        let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+        let result = panic::catch_unwind(AssertUnwindSafe(body));
         let unjoined = scope.state.finish();
         (result, unjoined)
     });
