@@ -181,9 +181,9 @@ fn every_variant_hands_the_closure_back_after_shutdown() {
 
 #[test]
 fn errors_display_and_debug_without_the_closure_being_debug() {
-    struct NotDebug;
-    let not_debug = NotDebug;
-    let f = move || drop(not_debug);
+    struct NotDebug(u8);
+    let not_debug = NotDebug(1);
+    let f = move || not_debug.0;
 
     let err = SubmitError(f);
     assert_eq!(err.to_string(), "the pool is shut down");
@@ -205,7 +205,9 @@ fn errors_display_and_debug_without_the_closure_being_debug() {
     assert_eq!(format!("{shut:?}"), "Shutdown(..)");
 
     // All of them are std errors, usable as Box<dyn Error>.
-    let boxed: Box<dyn std::error::Error> = Box::new(SubmitError(shut.into_inner()));
+    let f = shut.into_inner();
+    assert_eq!(f(), 1, "the closure came through every error intact");
+    let boxed: Box<dyn std::error::Error> = Box::new(SubmitError(f));
     assert_eq!(boxed.to_string(), "the pool is shut down");
 }
 
