@@ -1,4 +1,108 @@
-//! boundpool: a bounded worker pool, and buffer and object recyclers.
+//! boundpool: a bounded worker pool that never loses a job, plus buffer and object recyclers.
+//!
+//! # The worker pool
+//!
+//! A [`ThreadPool`] is a fixed set of worker threads fed by a *bounded* queue. When the queue
+//! is full, submitting applies backpressure instead of growing memory: [`ThreadPool::spawn`]
+//! blocks, [`ThreadPool::try_spawn`] refuses at once, [`ThreadPool::spawn_timeout`] waits at
+//! most a timeout. A refused closure always comes back inside the error.
+//!
+//! ```
+//! use boundpool::{ThreadPool, TrySubmitError};
+//!
+//! let pool = ThreadPool::builder().workers(4).queue_capacity(128).build()?;
+//!
+//! // A job with a result.
+//! let handle = pool.spawn(|| 6 * 7).unwrap();
+//! assert_eq!(handle.join().unwrap(), 42);
+//!
+//! // Refused when full: the closure is handed back, to run here or retry later.
+//! match pool.try_spawn(|| "work") {
+//!     Ok(handle) => assert_eq!(handle.join().unwrap(), "work"),
+//!     Err(TrySubmitError::Full(job)) => assert_eq!(job(), "work"),
+//!     Err(TrySubmitError::Shutdown(_)) => unreachable!(),
+//! }
+//! # Ok::<(), boundpool::BuildError>(())
+//! ```
+//!
+//! ## Panics stay in their job
+//!
+//! A panicking job never kills its worker: its [`JobHandle`] returns the payload as a
+//! [`JobError`], and panics of handle-less jobs ([`ThreadPool::execute`]) are counted in
+//! [`Stats`] and passed to an optional [`Builder::panic_handler`].
+//!
+//! ```
+//! let pool = boundpool::ThreadPool::new(1)?;
+//! let err = pool.spawn(|| -> u8 { panic!("bad record") }).unwrap().join().unwrap_err();
+//! assert_eq!(err.panic_message(), Some("bad record"));
+//! assert_eq!(pool.spawn(|| 1).unwrap().join().unwrap(), 1); // the worker lives on
+//! # Ok::<(), boundpool::BuildError>(())
+//! ```
+//!
+//! ## Shutdown loses nothing
+//!
+//! [`ThreadPool::shutdown`] (also what `Drop` does) stops intake, runs every job already
+//! accepted and joins every worker thread before returning. [`ThreadPool::shutdown_timeout`]
+//! gives up waiting after a while (threads are never killed), and [`ThreadPool::shutdown_now`]
+//! hands the queued jobs back as [`PendingJob`]s. Every accepted job is run exactly once,
+//! cancelled (its handle says so), or handed back.
+//!
+//! ```
+//! let pool = boundpool::ThreadPool::new(2)?;
+//! for _ in 0..100 {
+//!     pool.execute(|| { /* ... */ }).unwrap();
+//! }
+//! let report = pool.shutdown();
+//! assert_eq!(report.completed, 100);
+//! assert_eq!(pool.stats().workers, 0); // every thread joined
+//! # Ok::<(), boundpool::BuildError>(())
+//! ```
+//!
+//! ## Work from inside the pool cannot deadlock it
+//!
+//! A job may submit to its own pool, join a sibling, open a scope or map a batch, even on a
+//! pool of one worker with a queue of one: a submit to a full queue from a worker runs the job
+//! inline (caller-runs), and a worker joining a job that has not started runs it itself.
+//!
+//! ```
+//! use std::sync::Arc;
+//!
+//! let pool = Arc::new(boundpool::ThreadPool::builder().workers(1).queue_capacity(1).build()?);
+//! let inner = Arc::clone(&pool);
+//! let total = pool
+//!     .spawn(move || {
+//!         let parts: Vec<_> = (1..=4).map(|n| inner.spawn(move || n * 10).unwrap()).collect();
+//!         parts.into_iter().map(|h| h.join().unwrap()).sum::<i32>()
+//!     })
+//!     .unwrap();
+//! assert_eq!(total.join().unwrap(), 100);
+//! # Ok::<(), boundpool::BuildError>(())
+//! ```
+//!
+//! ## Batches, scopes and error groups
+//!
+//! [`ThreadPool::map`] and [`ThreadPool::try_map`] run an ordered parallel map over a batch
+//! that may borrow from the caller, chunking it themselves. [`ThreadPool::scope`] runs jobs
+//! that borrow from the stack, and [`ThreadPool::try_scope`] is Go's errgroup: the first error
+//! cancels the group's [`CancelToken`] and is returned once every job ended.
+//!
+//! ```
+//! let pool = boundpool::ThreadPool::new(2)?;
+//! let lines = vec!["3", "4", "5"];
+//! let total: u32 = pool.try_map(&lines, |l| l.parse::<u32>())?.iter().sum();
+//! assert_eq!(total, 12);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## From async code
+//!
+//! A [`JobHandle`] is a [`Future`](std::future::Future): `pool.spawn(f)?.await` offloads
+//! blocking or CPU-heavy work from an async task with no runtime dependency.
+//!
+//! # Correctness
+//!
+//! The queue, parking, shutdown and cancellation protocols are model-checked with loom (see
+//! the `loom-tests` crate), and the crate is `#![forbid(unsafe_code)]`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
