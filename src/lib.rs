@@ -117,3 +117,10 @@ pub use pool::{
     Builder, CancelToken, JobHandle, PendingJob, Scope, ScopedJobHandle, ShutdownReport, Stats, ThreadPool,
     TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };
+
+/// Internals exposed to the loom models only (built with `--cfg loom`); not part of the API.
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod model {
+    pub use crate::pool::Group;
+}

@@ -173,3 +173,60 @@ fn two_submitters_race_for_room() {
         assert_eq!(pool.stats().rejected as usize, 2 - accepted);
     });
 }
+
+/// A token cancelled while its job is being started: the job either runs or is reported
+/// cancelled, never both and never neither.
+#[test]
+fn token_cancel_races_start() {
+    loom::model(|| {
+        let pool = pool(1, 1);
+        let token = boundpool::CancelToken::new();
+        let ran = Arc::new(AtomicUsize::new(0));
+        let handle = {
+            let ran = ran.clone();
+            pool.spawn_with(&token, move |_| {
+                ran.fetch_add(1, Ordering::SeqCst);
+            })
+            .unwrap()
+        };
+        let canceller = {
+            let token = token.clone();
+            thread::spawn(move || token.cancel())
+        };
+        let result = handle.join();
+        canceller.join().unwrap();
+        pool.shutdown();
+        let ran = ran.load(Ordering::SeqCst);
+        match result {
+            Ok(()) => assert_eq!(ran, 1),
+            Err(e) => assert!(e.is_cancelled() && ran == 0, "a job reported cancelled must not have run"),
+        }
+        let stats = pool.stats();
+        assert_eq!((stats.completed, stats.cancelled), (ran as u64, 1 - ran as u64));
+    });
+}
+
+/// The first-error path of an error group: two members fail at once; exactly one error is
+/// kept, the token ends cancelled, and a member starting afterwards is skipped.
+#[test]
+fn error_group_first_error_wins() {
+    loom::model(|| {
+        let group = Arc::new(boundpool::model::Group::<&'static str>::new());
+        let member = |name: &'static str| {
+            let group = group.clone();
+            thread::spawn(move || group.run(|_| Err(name)))
+        };
+        let a = member("a");
+        let b = member("b");
+        let (a_started, b_started) = (a.join().unwrap(), b.join().unwrap());
+        assert!(a_started || b_started);
+        assert!(group.token().is_cancelled());
+        let late = group.run(|_| panic!("a member starting after the first error must be skipped"));
+        assert!(!late);
+        match group.take_error() {
+            Some("a") => assert!(a_started),
+            Some("b") => assert!(b_started),
+            other => panic!("expected the first error, got {other:?}"),
+        }
+    });
+}

@@ -44,16 +44,24 @@ impl Inner {
     }
 
     fn cancel(&self) {
-        // ORDERING: AcqRel: work done before `cancel` is visible to whoever sees the flag.
-        if self.cancelled.swap(true, Ordering::AcqRel) {
+        if !self.set_cancelled() {
             return;
         }
-        let children = std::mem::take(&mut *self.children.lock());
-        for child in children {
+        // A loop, not recursion: a chain of children may be deeper than any thread's stack.
+        let mut pending = std::mem::take(&mut *self.children.lock());
+        while let Some(child) = pending.pop() {
             if let Some(child) = child.upgrade() {
-                child.cancel();
+                if child.set_cancelled() {
+                    pending.append(&mut *child.children.lock());
+                }
             }
         }
+    }
+
+    /// Sets the flag; true if this call set it (so this call cancels the children).
+    fn set_cancelled(&self) -> bool {
+        // ORDERING: AcqRel: work done before `cancel` is visible to whoever sees the flag.
+        !self.cancelled.swap(true, Ordering::AcqRel)
     }
 
     fn is_cancelled(&self) -> bool {

@@ -7,7 +7,7 @@ use super::job::WithToken;
 use super::scope::{self, Scope};
 use super::{JobHandle, Room, ThreadPool};
 use crate::error::SubmitError;
-use crate::sync::ScopeMutex as Mutex;
+use crate::sync::Mutex;
 
 /// A group of fallible scoped jobs that share a [`CancelToken`], from
 /// [`ThreadPool::try_scope`]: Go's `errgroup.WithContext`, with borrowing.
@@ -31,8 +31,64 @@ use crate::sync::ScopeMutex as Mutex;
 /// ```
 pub struct TryScope<'scope, 'env: 'scope, E> {
     scope: Scope<'scope, 'env>,
+    group: Group<E>,
+}
+
+/// What the jobs of an error group share: the token and the first error. Kept apart from the
+/// scope's threads so that the loom models can race its members on loom threads.
+#[doc(hidden)]
+pub struct Group<E> {
     token: CancelToken,
     first_error: Mutex<Option<E>>,
+}
+
+impl<E> Group<E> {
+    /// A group with a fresh token and no error.
+    pub fn new() -> Self {
+        Group { token: CancelToken::new(), first_error: Mutex::new(None) }
+    }
+
+    /// Runs one member job unless the group is cancelled; true if it started. Its error, if
+    /// it is the first, is kept, and cancels the group.
+    pub fn run(&self, f: impl FnOnce(&CancelToken) -> Result<(), E>) -> bool {
+        if self.token.is_cancelled() {
+            return false;
+        }
+        if let Err(e) = f(&self.token) {
+            let mut first = self.first_error.lock();
+            if first.is_none() {
+                *first = Some(e);
+            }
+            drop(first);
+            self.token.cancel();
+        }
+        true
+    }
+
+    /// The group's token.
+    pub fn token(&self) -> &CancelToken {
+        &self.token
+    }
+
+    /// Takes the first error, if a member failed.
+    pub fn take_error(&self) -> Option<E> {
+        self.first_error.lock().take()
+    }
+}
+
+impl<E> Default for Group<E> {
+    fn default() -> Self {
+        Group::new()
+    }
+}
+
+impl<E> fmt::Debug for Group<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Group")
+            .field("cancelled", &self.token.is_cancelled())
+            .field("failed", &self.first_error.lock().is_some())
+            .finish()
+    }
 }
 
 impl<'scope, 'env, E: Send> TryScope<'scope, 'env, E> {
@@ -64,12 +120,7 @@ impl<'scope, 'env, E: Send> TryScope<'scope, 'env, E> {
     {
         // The handle is dropped: a job's panic re-raises at the end of `try_scope`.
         let _detached = self.scope.spawn(move || {
-            if self.token.is_cancelled() {
-                return;
-            }
-            if let Err(e) = f(&self.token) {
-                self.fail(e);
-            }
+            self.group.run(f);
         });
     }
 
@@ -88,25 +139,13 @@ impl<'scope, 'env, E: Send> TryScope<'scope, 'env, E> {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn token(&self) -> &CancelToken {
-        &self.token
-    }
-
-    fn fail(&self, e: E) {
-        let mut first = self.first_error.lock();
-        if first.is_none() {
-            *first = Some(e);
-        }
-        drop(first);
-        self.token.cancel();
+        self.group.token()
     }
 }
 
 impl<E> fmt::Debug for TryScope<'_, '_, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TryScope")
-            .field("cancelled", &self.token.is_cancelled())
-            .field("failed", &self.first_error.lock().is_some())
-            .finish_non_exhaustive()
+        f.debug_struct("TryScope").field("group", &self.group).finish_non_exhaustive()
     }
 }
 
@@ -149,11 +188,10 @@ impl ThreadPool {
         F: for<'scope> FnOnce(&'scope TryScope<'scope, 'env, E>) -> R,
         E: Send,
     {
-        let group =
-            TryScope { scope: Scope::new(), token: CancelToken::new(), first_error: Mutex::new(None) };
+        let group = TryScope { scope: Scope::new(), group: Group::new() };
         let value = scope::drive(&group.scope, self.scope_helpers(), &self.shared.name, || f(&group));
         // Taken through the lock: `group` stays borrowed for as long as its type names 'scope.
-        let first_error = group.first_error.lock().take();
+        let first_error = group.group.take_error();
         match first_error {
             Some(e) => Err(e),
             None => Ok(value),

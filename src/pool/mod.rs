@@ -18,6 +18,8 @@ use std::time::{Duration, Instant};
 
 pub use self::builder::{Builder, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME};
 pub use self::cancel::CancelToken;
+#[cfg(loom)]
+pub use self::errgroup::Group;
 pub use self::errgroup::TryScope;
 pub use self::handle::JobHandle;
 pub use self::scope::{Scope, ScopedJobHandle};
