@@ -228,7 +228,7 @@ fn try_map_on_two_workers_skips_items_not_started_when_the_first_error_comes() {
         });
         assert_eq!(out, Err("item 0 failed".to_string()));
         let ran = ran.into_inner();
-        assert!(ran >= 1 && ran < TOTAL, "{ran} of {TOTAL} items ran");
+        assert!((1..TOTAL).contains(&ran), "{ran} of {TOTAL} items ran");
         let late = started_after_error.into_inner();
         assert!(late < TOTAL - 1, "{late} items started after the error");
     });
