@@ -98,6 +98,22 @@ fn dropped_children_do_not_stop_the_parent_from_cancelling_the_others() {
 }
 
 #[test]
+fn cancelling_the_root_of_a_very_deep_chain_of_children_does_not_overflow_the_stack() {
+    // `bounded` runs this on a thread with the default 2 MiB stack.
+    bounded(60, || {
+        let root = CancelToken::new();
+        let mut chain = vec![root.clone()];
+        for _ in 0..200_000 {
+            let next = chain.last().unwrap().child();
+            chain.push(next);
+        }
+        assert!(!chain.last().unwrap().is_cancelled());
+        root.cancel();
+        assert!(chain.iter().all(CancelToken::is_cancelled));
+    });
+}
+
+#[test]
 fn with_timeout_cancels_once_the_time_has_passed() {
     bounded(30, || {
         let timeout = Duration::from_millis(30);
@@ -147,6 +163,14 @@ fn spawn_with_a_token_cancelled_before_start_never_runs_the_job() {
         assert!(!ran.load(Ordering::SeqCst));
         let stats = pool.stats();
         assert_eq!((stats.submitted, stats.completed, stats.cancelled, stats.panicked), (1, 0, 1, 0));
+
+        // A token whose deadline has passed counts as cancelled too.
+        let expired = CancelToken::with_timeout(Duration::ZERO);
+        let flag = ran.clone();
+        let handle = pool.spawn_with(&expired, move |_| flag.store(true, Ordering::SeqCst)).unwrap();
+        assert!(handle.join().unwrap_err().is_cancelled());
+        assert!(!ran.load(Ordering::SeqCst));
+        assert_eq!(pool.stats().cancelled, 2);
     });
 }
 
