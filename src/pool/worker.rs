@@ -9,6 +9,14 @@ use super::stats::Outcome;
 use super::Shared;
 use crate::sync::{thread_local, Arc};
 
+#[cfg(not(loom))]
+thread_local! {
+    /// The identity of the pool whose worker this thread is; 0 on other threads.
+    static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+}
+
+// loom's `thread_local!` has no `const` form.
+#[cfg(loom)]
 thread_local! {
     /// The identity of the pool whose worker this thread is; 0 on other threads.
     static CURRENT_POOL: Cell<usize> = Cell::new(0);
