@@ -43,29 +43,30 @@ impl Inner {
         Arc::new(Inner { cancelled: AtomicBool::new(false), deadline, children: Mutex::new(Vec::new()) })
     }
 
+    /// Flags this token and every descendant. Walks the whole subtree even through nodes that
+    /// are already flagged, so that when it returns every descendant reports cancelled, even
+    /// if another thread is cancelling part of the tree at the same time. A loop, not
+    /// recursion: a chain of children may be deeper than any thread's stack.
     fn cancel(&self) {
-        if !self.set_cancelled() {
-            return;
-        }
-        // A loop, not recursion: a chain of children may be deeper than any thread's stack.
-        let mut pending = std::mem::take(&mut *self.children.lock());
+        self.set_cancelled();
+        let mut pending = self.live_children();
         while let Some(child) = pending.pop() {
-            if let Some(child) = child.upgrade() {
-                if child.set_cancelled() {
-                    pending.append(&mut *child.children.lock());
-                }
-            }
+            child.set_cancelled();
+            pending.append(&mut child.live_children());
         }
     }
 
-    /// Sets the flag; true if this call set it (so this call cancels the children).
-    fn set_cancelled(&self) -> bool {
-        // ORDERING: AcqRel: work done before `cancel` is visible to whoever sees the flag.
-        !self.cancelled.swap(true, Ordering::AcqRel)
+    fn live_children(&self) -> Vec<Arc<Inner>> {
+        self.children.lock().iter().filter_map(Weak::upgrade).collect()
+    }
+
+    fn set_cancelled(&self) {
+        // ORDERING: Release: work done before `cancel` is visible to whoever sees the flag.
+        self.cancelled.store(true, Ordering::Release);
     }
 
     fn is_cancelled(&self) -> bool {
-        // ORDERING: Acquire pairs with the AcqRel swap in `cancel`.
+        // ORDERING: Acquire pairs with the Release store in `set_cancelled`.
         if self.cancelled.load(Ordering::Acquire) {
             return true;
         }
@@ -123,15 +124,16 @@ impl CancelToken {
             }
             children.push(Arc::downgrade(&child));
         }
-        // Read after registering: a concurrent `cancel` either drains this child from the list
-        // or set the flag before we read it.
+        // Read after registering: a concurrent `cancel` either finds this child in the list or
+        // set the parent's flag before we read it.
         if self.inner.is_cancelled() {
             child.cancel();
         }
         CancelToken { inner: child }
     }
 
-    /// Cancels this token, its clones and all its children. Idempotent.
+    /// Cancels this token, its clones and all its descendants: once it returns, every one of
+    /// them reports cancelled. Idempotent.
     ///
     /// ```
     /// let token = boundpool::CancelToken::new();

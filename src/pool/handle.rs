@@ -74,6 +74,10 @@ impl<T> JobHandle<T> {
     /// Waits at most `timeout` for the job to finish; true once it has. The handle stays
     /// usable, so `join` afterwards returns at once.
     ///
+    /// Called on one of the pool's own workers for a job that has not started, it runs the job
+    /// inline (as [`join`](Self::join) does), so it returns only once the job ran, however long
+    /// that takes: waiting instead could leave the job with no free worker.
+    ///
     /// ```
     /// use boundpool::ThreadPool;
     /// use std::time::Duration;
