@@ -23,12 +23,50 @@ pub(crate) use parking_lot::{Condvar as ScopeCondvar, Mutex as ScopeMutex};
 #[cfg(loom)]
 pub(crate) use self::model::*;
 
-/// How many times a waiting thread re-checks before it parks. Zero under loom, whose models
-/// must stay small and where a spin is only more interleavings.
-#[cfg(not(loom))]
-pub(crate) const SPIN_LIMIT: u32 = 64;
-#[cfg(loom)]
-pub(crate) const SPIN_LIMIT: u32 = 0;
+/// A waiting thread's patience before it parks: a few rounds of exponentially longer spins,
+/// then yields until `window` has passed. Parking and waking cost system calls (several
+/// microseconds each, more in a virtual machine), while the thing waited for — a queued job, a
+/// free slot, a result — often comes within microseconds. The window bounds the CPU an idle
+/// thread burns: after it, the thread parks and costs nothing.
+///
+/// Under loom a backoff never waits: a spin would only add interleavings to a model, so the
+/// caller checks once and parks.
+#[derive(Debug, Default)]
+pub(crate) struct Backoff {
+    step: u32,
+    started: Option<std::time::Instant>,
+}
+
+impl Backoff {
+    const SPIN_STEPS: u32 = 7;
+
+    pub(crate) fn new() -> Self {
+        Backoff::default()
+    }
+
+    /// Waits a little; false once the window has passed and the caller should park.
+    #[cfg(not(loom))]
+    pub(crate) fn snooze(&mut self, window: std::time::Duration) -> bool {
+        if self.step < Self::SPIN_STEPS {
+            for _ in 0..1u32 << self.step {
+                std::hint::spin_loop();
+            }
+            self.step += 1;
+            return true;
+        }
+        let started = *self.started.get_or_insert_with(std::time::Instant::now);
+        if started.elapsed() >= window {
+            return false;
+        }
+        std::thread::yield_now();
+        true
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn snooze(&mut self, _window: std::time::Duration) -> bool {
+        false
+    }
+}
 
 #[cfg(not(loom))]
 mod real {
@@ -44,11 +82,6 @@ mod real {
     /// Waits on `cv` until notified or until `deadline`; true when the deadline passed.
     pub(crate) fn wait_until<T>(cv: &Condvar, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
         cv.wait_until(guard, deadline).timed_out()
-    }
-
-    /// A hint for one round of a bounded spin.
-    pub(crate) fn spin_hint() {
-        std::hint::spin_loop();
     }
 }
 
@@ -132,11 +165,6 @@ mod model {
     pub(crate) fn wait_until<T>(cv: &Condvar, guard: &mut MutexGuard<'_, T>, _deadline: Instant) -> bool {
         cv.wait(guard);
         false
-    }
-
-    /// Under loom a spin round must yield, or the model would explore it forever.
-    pub(crate) fn spin_hint() {
-        loom::thread::yield_now();
     }
 
     /// A FIFO standing in for crossbeam's `SegQueue`. Like the lock-free queue, `pop` decides

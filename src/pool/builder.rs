@@ -158,7 +158,7 @@ impl Builder {
         };
         let shared = Arc::new(Shared {
             queue: JobQueue::new(capacity),
-            counters: Counters::default(),
+            counters: Counters::new(workers),
             workers,
             life: Lifecycle::default(),
             panic_handler: self.panic_handler,

@@ -9,12 +9,15 @@ use std::any::Any;
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll, Waker};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::cancel::CancelToken;
-use super::stats::{Counters, Outcome};
+use super::stats::{Outcome, Tally};
 use crate::error::JobError;
-use crate::sync::{self, Arc, Condvar, Mutex};
+use crate::sync::{self, Arc, Backoff, Condvar, Mutex};
+
+/// How long a joiner keeps checking for the result before it parks.
+const JOIN_PATIENCE: Duration = Duration::from_micros(20);
 
 /// What the queue holds.
 pub(crate) enum Job {
@@ -37,9 +40,9 @@ impl std::fmt::Debug for Job {
 pub(crate) trait Task: Send + Sync {
     /// Runs the job here and now if it has not started; otherwise does nothing. True when this
     /// call took the job (ran it, or found its token cancelled and ended it).
-    fn run(&self, counters: Option<&Counters>) -> bool;
+    fn run(&self, tally: Option<&Tally>) -> bool;
     /// Cancels the job if it has not started. True if this call cancelled it.
-    fn cancel(&self, counters: Option<&Counters>) -> bool;
+    fn cancel(&self, tally: Option<&Tally>) -> bool;
 }
 
 /// The handle's view of a cell (it knows `T`, not the closure type).
@@ -165,7 +168,7 @@ where
     F: JobFn<T>,
     T: Send,
 {
-    fn run(&self, counters: Option<&Counters>) -> bool {
+    fn run(&self, tally: Option<&Tally>) -> bool {
         let f = {
             let mut state = self.state.lock();
             match mem::replace(&mut state.stage, Stage::Running) {
@@ -178,18 +181,18 @@ where
         };
         if self.token.as_ref().is_some_and(CancelToken::is_cancelled) {
             drop_quietly(f);
-            if let Some(c) = counters {
+            if let Some(c) = tally {
                 c.ended(Outcome::Cancelled, false);
             }
             self.finish(Err(JobError::cancelled()));
             return true;
         }
-        if let Some(c) = counters {
+        if let Some(c) = tally {
             c.started();
         }
         let token = self.token.as_ref();
         let result = panic::catch_unwind(AssertUnwindSafe(move || f.call(token))).map_err(JobError::panic);
-        if let Some(c) = counters {
+        if let Some(c) = tally {
             let outcome = if result.is_ok() { Outcome::Completed } else { Outcome::Panicked };
             c.ended(outcome, true);
         }
@@ -197,13 +200,13 @@ where
         true
     }
 
-    fn cancel(&self, counters: Option<&Counters>) -> bool {
+    fn cancel(&self, tally: Option<&Tally>) -> bool {
         let (f, waker) = {
             let mut state = self.state.lock();
             if !matches!(state.stage, Stage::Pending(_)) {
                 return false;
             }
-            if let Some(c) = counters {
+            if let Some(c) = tally {
                 c.ended(Outcome::Cancelled, false);
             }
             let f = mem::replace(&mut state.stage, Stage::Done(Err(JobError::cancelled())));
@@ -235,6 +238,16 @@ where
     }
 
     fn wait(&self, deadline: Option<Instant>) -> bool {
+        // Short jobs often finish within microseconds: look again for a while before parking.
+        let mut backoff = Backoff::new();
+        while backoff.snooze(JOIN_PATIENCE) {
+            if self.is_finished() {
+                return true;
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break;
+            }
+        }
         let mut state = self.state.lock();
         loop {
             if matches!(state.stage, Stage::Done(_) | Stage::Taken) {

@@ -179,7 +179,7 @@ impl ThreadPool {
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.queue.fill(Job::Task(cell.clone())),
             Ok(Admitted::Inline) => {
-                cell.run(Some(&self.shared.counters));
+                cell.run(Some(worker::tally(&self.shared)));
             }
             Err(refusal) => {
                 // Refused before anyone else saw the cell: it is ours alone.
@@ -198,7 +198,7 @@ impl ThreadPool {
         let boxed = Box::new(f);
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.queue.fill(Job::Fire(boxed)),
-            Ok(Admitted::Inline) => worker::run_job(&self.shared, Job::Fire(boxed)),
+            Ok(Admitted::Inline) => worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed)),
             Err(refusal) => return Err((refusal, *boxed)),
         }
         Ok(())

@@ -18,9 +18,16 @@
 //! holds for blocked submitters, with `waiting_submitters` and a worker releasing a slot. The
 //! fences are explicit (not implied by SeqCst accesses) so that loom checks the argument.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use crate::sync::{self, fence, AtomicUsize, CachePadded, Condvar, Mutex, Ordering, SegQueue};
+use crate::sync::{self, fence, AtomicUsize, Backoff, CachePadded, Condvar, Mutex, Ordering, SegQueue};
+
+/// How long an idle worker keeps looking for work before it parks. Long enough that a steady
+/// stream of jobs, or a caller submitting again right after a result, finds it awake; short
+/// enough that an idle pool's workers are parked (using no CPU) a moment after the last job.
+const WORKER_PATIENCE: Duration = Duration::from_micros(50);
+/// How long a submitter facing a full queue keeps looking for room before it parks.
+const SUBMIT_PATIENCE: Duration = Duration::from_micros(20);
 
 const CLOSED: usize = 1;
 const ONE: usize = 2;
@@ -107,9 +114,15 @@ impl<T> JobQueue<T> {
     /// Reserves a slot, waiting for room until `deadline` (forever if `None`). `Full` comes
     /// back only once the deadline passed; `Closed` as soon as the queue closes.
     pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<usize, Refusal> {
-        match self.try_reserve() {
-            Err(Refusal::Full) => {}
-            done => return done,
+        // Workers usually free a slot within microseconds: look again for a while before
+        // paying for a park and a wake-up.
+        let mut backoff = Backoff::new();
+        while backoff.snooze(SUBMIT_PATIENCE) {
+            match self.try_reserve() {
+                Err(Refusal::Full) if deadline.is_some_and(|d| Instant::now() >= d) => return Err(Refusal::Full),
+                Err(Refusal::Full) => {}
+                done => return done,
+            }
         }
         let mut guard = self.lock.lock();
         // ORDERING: SeqCst, the submitter's write in the Dekker pattern with `release`.
@@ -180,7 +193,8 @@ impl<T> JobQueue<T> {
     /// Takes the next item, spinning briefly and then parking while the queue is empty.
     /// Returns `None` once the queue is closed and drained: the worker should exit.
     pub(crate) fn pop(&self) -> Option<T> {
-        for _ in 0..=sync::SPIN_LIMIT {
+        let mut backoff = Backoff::new();
+        loop {
             if let Some(item) = self.try_pop() {
                 return Some(item);
             }
@@ -188,7 +202,9 @@ impl<T> JobQueue<T> {
             if self.state.load(Ordering::SeqCst) == CLOSED {
                 return None;
             }
-            sync::spin_hint();
+            if !backoff.snooze(WORKER_PATIENCE) {
+                break;
+            }
         }
         let mut guard = self.lock.lock();
         // ORDERING: SeqCst, the worker's write in the Dekker pattern with `fill`.

@@ -166,7 +166,7 @@ impl PendingJob {
     /// it to the handle, a job without one is counted and passed to the pool's panic handler.
     pub fn run(mut self) {
         if let Some(job) = self.job.take() {
-            worker::run_job(&self.shared, job);
+            worker::run_job(&self.shared, worker::tally(&self.shared), job);
         }
     }
 

@@ -86,20 +86,105 @@ pub(crate) enum Outcome {
     Cancelled,
 }
 
-/// The shared counters. Each sits on its own cache line: submitters write `submitted`, workers
-/// write the rest, and neither should slow the other down.
-#[derive(Debug, Default)]
+/// The job tallies of one thread. A worker's own tally has a single writer (that worker), so
+/// it is bumped with a plain load and store, no read-modify-write; the tally for every other
+/// thread (inline runs, cancels, handed-back jobs) is shared and uses atomic adds.
+#[derive(Debug)]
+pub(crate) struct Tally {
+    running: AtomicUsize,
+    completed: AtomicU64,
+    panicked: AtomicU64,
+    cancelled: AtomicU64,
+    single_writer: bool,
+}
+
+impl Tally {
+    fn new(single_writer: bool) -> Self {
+        Tally {
+            running: AtomicUsize::new(0),
+            completed: AtomicU64::new(0),
+            panicked: AtomicU64::new(0),
+            cancelled: AtomicU64::new(0),
+            single_writer,
+        }
+    }
+
+    fn bump(&self, counter: &AtomicU64) {
+        if self.single_writer {
+            // ORDERING: only this tally's worker writes it; readers need no ordering beyond
+            // the handle's lock release that follows (see `ended`).
+            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        } else {
+            // ORDERING: as above; several threads write this tally.
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn set_running(&self, up: bool) {
+        let running = &self.running;
+        if self.single_writer {
+            // ORDERING: single writer, see `bump`.
+            let now = running.load(Ordering::Relaxed);
+            // ORDERING: single writer, see `bump`.
+            running.store(if up { now + 1 } else { now - 1 }, Ordering::Relaxed);
+        } else if up {
+            // ORDERING: a gauge; see `bump`.
+            running.fetch_add(1, Ordering::Relaxed);
+        } else {
+            // ORDERING: a gauge; see `bump`.
+            running.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn started(&self) {
+        self.set_running(true);
+    }
+
+    /// Records how a job ended. Runs before the job's handle resolves, so a `join` that
+    /// returned sees the job counted (the handle's lock publishes these writes).
+    pub(crate) fn ended(&self, outcome: Outcome, was_running: bool) {
+        if was_running {
+            self.set_running(false);
+        }
+        self.bump(match outcome {
+            Outcome::Completed => &self.completed,
+            Outcome::Panicked => &self.panicked,
+            Outcome::Cancelled => &self.cancelled,
+        });
+    }
+}
+
+/// The pool's counters: submission counts written by submitters, and a [`Tally`] per worker
+/// plus one for other threads, each on its own cache line so that workers never contend.
+#[derive(Debug)]
 pub(crate) struct Counters {
     submitted: CachePadded<AtomicU64>,
     rejected: CachePadded<AtomicU64>,
-    running: CachePadded<AtomicUsize>,
-    completed: CachePadded<AtomicU64>,
-    panicked: CachePadded<AtomicU64>,
-    cancelled: CachePadded<AtomicU64>,
     peak_queued: CachePadded<AtomicUsize>,
+    /// One per worker, then the shared one.
+    tallies: Box<[CachePadded<Tally>]>,
 }
 
 impl Counters {
+    pub(crate) fn new(workers: usize) -> Self {
+        Counters {
+            submitted: CachePadded::new(AtomicU64::new(0)),
+            rejected: CachePadded::new(AtomicU64::new(0)),
+            peak_queued: CachePadded::new(AtomicUsize::new(0)),
+            tallies: (0..=workers).map(|i| CachePadded::new(Tally::new(i < workers))).collect(),
+        }
+    }
+
+    /// The tally of worker `index`; only that worker may use it.
+    pub(crate) fn worker(&self, index: usize) -> &Tally {
+        &self.tallies[index]
+    }
+
+    /// The tally of every thread that is not one of the pool's workers.
+    pub(crate) fn outside(&self) -> &Tally {
+        &self.tallies[self.tallies.len() - 1]
+    }
+
     pub(crate) fn submitted(&self) {
         // ORDERING: a statistic; readers need no ordering with the job itself.
         self.submitted.fetch_add(1, Ordering::Relaxed);
@@ -108,27 +193,6 @@ impl Counters {
     pub(crate) fn rejected(&self) {
         // ORDERING: a statistic.
         self.rejected.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub(crate) fn started(&self) {
-        // ORDERING: a gauge; the job's own hand-off orders it with the handle.
-        self.running.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Records how a job ended. Runs before the job's handle resolves, so a `join` that
-    /// returned sees the job counted (the handle's lock publishes these writes).
-    pub(crate) fn ended(&self, outcome: Outcome, was_running: bool) {
-        if was_running {
-            // ORDERING: published to joiners by the handle's lock release that follows.
-            self.running.fetch_sub(1, Ordering::Relaxed);
-        }
-        let counter = match outcome {
-            Outcome::Completed => &self.completed,
-            Outcome::Panicked => &self.panicked,
-            Outcome::Cancelled => &self.cancelled,
-        };
-        // ORDERING: as above, published by the handle's lock release that follows.
-        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Raises the recorded peak queue depth to `depth` if it is higher.
@@ -141,19 +205,29 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self, workers: usize, queued: usize) -> Stats {
-        // ORDERING: every read below is a statistic; exactness when quiet comes from the
-        // handle locks and thread joins that precede a quiet read.
-        Stats {
+        let mut stats = Stats {
             workers,
-            running: self.running.load(Ordering::Relaxed),
             queued,
+            // ORDERING: every read here is a statistic; exactness when quiet comes from the
+            // handle locks and thread joins that precede a quiet read.
             submitted: self.submitted.load(Ordering::Relaxed),
-            completed: self.completed.load(Ordering::Relaxed),
-            panicked: self.panicked.load(Ordering::Relaxed),
-            cancelled: self.cancelled.load(Ordering::Relaxed),
+            // ORDERING: as above.
             rejected: self.rejected.load(Ordering::Relaxed),
+            // ORDERING: as above.
             peak_queued: self.peak_queued.load(Ordering::Relaxed),
+            ..Stats::default()
+        };
+        for tally in self.tallies.iter() {
+            // ORDERING: as above.
+            stats.running += tally.running.load(Ordering::Relaxed);
+            // ORDERING: as above.
+            stats.completed += tally.completed.load(Ordering::Relaxed);
+            // ORDERING: as above.
+            stats.panicked += tally.panicked.load(Ordering::Relaxed);
+            // ORDERING: as above.
+            stats.cancelled += tally.cancelled.load(Ordering::Relaxed);
         }
+        stats
     }
 
     pub(crate) fn report(&self) -> ShutdownReport {

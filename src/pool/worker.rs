@@ -5,37 +5,54 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::job::{drop_payload, drop_quietly, Job};
-use super::stats::Outcome;
+use super::stats::{Outcome, Tally};
 use super::Shared;
 use crate::sync::{thread_local, Arc};
 
+/// The identity of the pool whose worker this thread is (0 on other threads), and the
+/// worker's index in it.
+type Current = Cell<(usize, usize)>;
+
 #[cfg(not(loom))]
 thread_local! {
-    /// The identity of the pool whose worker this thread is; 0 on other threads.
-    static CURRENT_POOL: Cell<usize> = const { Cell::new(0) };
+    static CURRENT: Current = const { Cell::new((0, 0)) };
 }
 
 // loom's `thread_local!` has no `const` form.
 #[cfg(loom)]
 thread_local! {
-    /// The identity of the pool whose worker this thread is; 0 on other threads.
-    static CURRENT_POOL: Cell<usize> = Cell::new(0);
+    static CURRENT: Current = Cell::new((0, 0));
+}
+
+/// The calling thread's worker index, if it is one of the workers of the pool `shared`.
+fn worker_index(shared: &Shared) -> Option<usize> {
+    let (pool, index) = CURRENT.with(Cell::get);
+    (pool == shared.id()).then_some(index)
 }
 
 /// True when the calling thread is one of the workers of the pool `shared`.
 pub(crate) fn is_worker_of(shared: &Shared) -> bool {
-    CURRENT_POOL.with(|c| c.get()) == shared.id()
+    worker_index(shared).is_some()
+}
+
+/// The tally the calling thread records jobs in: its own if it is a worker of `shared`.
+pub(crate) fn tally(shared: &Shared) -> &Tally {
+    match worker_index(shared) {
+        Some(index) => shared.counters.worker(index),
+        None => shared.counters.outside(),
+    }
 }
 
 /// The body of worker thread `index`.
-pub(crate) fn run(shared: Arc<Shared>, _index: usize) {
-    CURRENT_POOL.with(|c| c.set(shared.id()));
+pub(crate) fn run(shared: Arc<Shared>, index: usize) {
+    CURRENT.with(|c| c.set((shared.id(), index)));
     // Counted as exited even if something below unwinds, so shutdown never waits on a ghost.
     let _exit = ExitGuard(&shared);
+    let tally = shared.counters.worker(index);
     while let Some(job) = shared.queue.pop() {
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, job)));
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job)));
     }
 }
 
@@ -43,23 +60,23 @@ struct ExitGuard<'a>(&'a Shared);
 
 impl Drop for ExitGuard<'_> {
     fn drop(&mut self) {
-        CURRENT_POOL.with(|c| c.set(0));
+        CURRENT.with(|c| c.set((0, 0)));
         self.0.life.worker_exited();
     }
 }
 
-/// Runs one job on the calling thread, with its panic caught and counted.
-pub(crate) fn run_job(shared: &Shared, job: Job) {
+/// Runs one job on the calling thread, with its panic caught and counted in `tally`.
+pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job) {
     match job {
         Job::Task(task) => {
-            task.run(Some(&shared.counters));
+            task.run(Some(tally));
         }
         Job::Fire(f) => {
-            shared.counters.started();
+            tally.started();
             match panic::catch_unwind(AssertUnwindSafe(f)) {
-                Ok(()) => shared.counters.ended(Outcome::Completed, true),
+                Ok(()) => tally.ended(Outcome::Completed, true),
                 Err(payload) => {
-                    shared.counters.ended(Outcome::Panicked, true);
+                    tally.ended(Outcome::Panicked, true);
                     shared.report_panic(payload);
                 }
             }
@@ -69,12 +86,13 @@ pub(crate) fn run_job(shared: &Shared, job: Job) {
 
 /// Drops a job unrun, counting it as cancelled.
 pub(crate) fn discard_job(shared: &Shared, job: Job) {
+    let tally = tally(shared);
     match job {
         Job::Task(task) => {
-            task.cancel(Some(&shared.counters));
+            task.cancel(Some(tally));
         }
         Job::Fire(f) => {
-            shared.counters.ended(Outcome::Cancelled, false);
+            tally.ended(Outcome::Cancelled, false);
             drop_quietly(f);
         }
     }
