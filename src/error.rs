@@ -327,7 +327,9 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 impl fmt::Debug for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
-            JobErrorKind::Panic(_) => f.debug_tuple("Panic").field(&self.panic_message().unwrap_or("..")).finish(),
+            JobErrorKind::Panic(_) => {
+                f.debug_tuple("Panic").field(&self.panic_message().unwrap_or("..")).finish()
+            }
             JobErrorKind::Cancelled => f.write_str("Cancelled"),
         }
     }

@@ -4,6 +4,12 @@
 
 mod error;
 mod pool;
+mod recycle;
 mod sync;
 
-pub use error::{BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError};
+pub use error::{
+    BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
+};
+pub use recycle::{
+    BufferPool, BufferPoolBuilder, BufferStats, ObjectPool, ObjectPoolBuilder, Pooled, PooledBuffer,
+};
