@@ -45,7 +45,7 @@ mod real {
 #[cfg(loom)]
 mod model {
     pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    pub(crate) use loom::sync::{Arc, Weak};
+    pub(crate) use loom::sync::Arc; // loom 0.7 has no Weak
     pub(crate) use loom::thread;
     pub(crate) use loom::thread_local;
 
