@@ -536,7 +536,10 @@ impl<T, E> DerefMut for Pooled<T, E> {
 
 impl<T: fmt::Debug, E> fmt::Debug for Pooled<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Pooled").field(&self.obj).finish()
+        match &self.obj {
+            Some(obj) => f.debug_tuple("Pooled").field(obj).finish(),
+            None => f.write_str("Pooled(..)"),
+        }
     }
 }
 
