@@ -172,16 +172,16 @@ fn a_failed_create_for_a_waiter_passes_the_slot_on() {
     let held = pool.get().unwrap();
     let (tx, rx) = mpsc::channel();
     let mut threads = Vec::new();
-    for _ in 0..2 {
+    for i in 0..2 {
         let (theirs, tx) = (pool.clone(), tx.clone());
-        let n = pool.waiters();
-        threads.push(thread::spawn(move || tx.send(theirs.get_timeout(WAIT).map(drop)).unwrap()));
-        wait_for(|| pool.waiters() == n + 1);
+        threads.push(thread::spawn(move || tx.send((i, theirs.get_timeout(WAIT).map(drop))).unwrap()));
+        wait_for(|| pool.waiters() == i + 1);
     }
     fail_next.store(1, Ordering::SeqCst);
     let _mine = held.detach(); // frees the slot: the first waiter creates, and fails
-    let first = rx.recv_timeout(WAIT).unwrap();
-    let second = rx.recv_timeout(WAIT).unwrap();
+    let mut results = [rx.recv_timeout(WAIT).unwrap(), rx.recv_timeout(WAIT).unwrap()];
+    results.sort_by_key(|(i, _)| *i);
+    let [(_, first), (_, second)] = results;
     assert!(matches!(first, Err(GetError::Create("refused"))), "{first:?}");
     assert!(second.is_ok(), "the second waiter got the slot back: {second:?}");
     for t in threads {
