@@ -135,17 +135,23 @@ fn all_cores(c: &mut Criterion) {
                         .map(|_| {
                             s.spawn(|| {
                                 start.wait();
+                                let began = Instant::now();
                                 for _ in 0..iters {
                                     op(&contenders);
                                 }
-                                Instant::now()
+                                (began, Instant::now())
                             })
                         })
                         .collect();
                     start.wait();
-                    let began = Instant::now();
-                    let ended = workers.into_iter().filter_map(|w| w.join().ok()).max();
-                    ended.map_or(Duration::ZERO, |end| end.duration_since(began))
+                    let spans: Vec<(Instant, Instant)> =
+                        workers.into_iter().filter_map(|w| w.join().ok()).collect();
+                    let began = spans.iter().map(|s| s.0).min();
+                    let ended = spans.iter().map(|s| s.1).max();
+                    match (began, ended) {
+                        (Some(b), Some(e)) => e.duration_since(b),
+                        _ => Duration::ZERO,
+                    }
                 })
             })
         });

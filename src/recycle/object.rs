@@ -285,19 +285,19 @@ impl<T, E> Inner<T, E> {
         let surplus = {
             let mut state = self.state.lock();
             match state.hand_off(Grant::Object(obj)) {
-                Ok(()) => None,
+                Ok(()) => return,
                 Err(Grant::Object(obj)) if state.idle.len() < self.max_idle => {
                     state.idle.push(obj);
-                    None
+                    return;
                 }
-                Err(grant) => {
-                    state.live -= 1;
-                    Some(grant)
-                }
+                Err(grant) => grant,
             }
         };
-        // Dropped outside the lock: its Drop may be slow or panic.
+        // Dropped outside the lock (its Drop may be slow or panic) and before its slot is
+        // freed, so that at no moment more than max_live objects exist.
+        let slot = SlotGuard { inner: self, armed: true };
         drop(surplus);
+        drop(slot);
     }
 
     fn release_slot(&self) {
@@ -545,8 +545,13 @@ impl<T: fmt::Debug, E> fmt::Debug for Pooled<T, E> {
 
 impl<T, E> Drop for Pooled<T, E> {
     fn drop(&mut self) {
-        let Some(mut obj) = self.obj.take() else { return };
+        // Declared before the object so that, unwinding from a panicking reset, the object is
+        // dropped first and its slot freed after: never more than max_live objects exist.
         let mut slot = SlotGuard { inner: &self.inner, armed: true };
+        let Some(mut obj) = self.obj.take() else {
+            slot.armed = false;
+            return;
+        };
         if std::thread::panicking() {
             // A panic is unwinding through the code that used the object: it may be half-way
             // through an update, and a panicking reset here would abort. Drop it.
@@ -558,7 +563,6 @@ impl<T, E> Drop for Pooled<T, E> {
             reset(&mut obj);
         }
         slot.armed = false;
-        drop(slot);
         self.inner.put_back(obj);
     }
 }
