@@ -178,7 +178,7 @@ fn a_failed_create_for_a_waiter_passes_the_slot_on() {
         wait_for(|| pool.waiters() == i + 1);
     }
     fail_next.store(1, Ordering::SeqCst);
-    let _mine = held.detach(); // frees the slot: the first waiter creates, and fails
+    held.detach(); // frees the slot: the first waiter creates, and fails
     let mut results = [rx.recv_timeout(WAIT).unwrap(), rx.recv_timeout(WAIT).unwrap()];
     results.sort_by_key(|(i, _)| *i);
     let [(_, first), (_, second)] = results;
