@@ -199,7 +199,9 @@ fn round_trip(c: &mut Criterion) {
     let tp = threadpool::ThreadPool::new(n);
     let rayon = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("rayon");
     let mut group = c.benchmark_group("idle round trip");
-    group.bench_function("boundpool spawn+join", |b| b.iter(|| pool.spawn(|| black_box(1)).expect("open").join()));
+    group.bench_function("boundpool spawn+join", |b| {
+        b.iter(|| pool.spawn(|| black_box(1)).expect("open").join())
+    });
     group.bench_function("threadpool execute+channel", |b| {
         b.iter(|| {
             let (tx, rx) = mpsc::channel();

@@ -108,6 +108,7 @@
 
 mod error;
 mod pool;
+mod recycle;
 mod sync;
 
 pub use error::{
@@ -116,6 +117,10 @@ pub use error::{
 pub use pool::{
     Builder, CancelToken, JobHandle, PendingJob, Scope, ScopedJobHandle, ShutdownReport, Stats, ThreadPool,
     TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+};
+
+pub use recycle::{
+    BufferPool, BufferPoolBuilder, BufferStats, ObjectPool, ObjectPoolBuilder, Pooled, PooledBuffer,
 };
 
 /// Internals exposed to the loom models only (built with `--cfg loom`); not part of the API.

@@ -32,11 +32,13 @@ pub(crate) use self::model::*;
 /// Under loom a backoff never waits: a spin would only add interleavings to a model, so the
 /// caller checks once and parks.
 #[derive(Debug, Default)]
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) struct Backoff {
     step: u32,
     started: Option<std::time::Instant>,
 }
 
+#[cfg_attr(loom, allow(dead_code))]
 impl Backoff {
     const SPIN_STEPS: u32 = 7;
 
@@ -70,7 +72,7 @@ impl Backoff {
 
 #[cfg(not(loom))]
 mod real {
-    pub(crate) use crossbeam_queue::SegQueue;
+    pub(crate) use crossbeam_queue::{ArrayQueue, SegQueue};
     pub(crate) use crossbeam_utils::CachePadded;
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -215,6 +217,42 @@ mod model {
         }
     }
 
+    /// A bounded FIFO on loom's mutex standing in for crossbeam's `ArrayQueue` (used by the
+    /// buffer recycler, whose retention credits, not the queue, carry the protocol).
+    #[derive(Debug)]
+    pub(crate) struct ArrayQueue<T> {
+        items: loom::sync::Mutex<VecDeque<T>>,
+        cap: usize,
+    }
+
+    impl<T> ArrayQueue<T> {
+        pub(crate) fn new(cap: usize) -> Self {
+            assert!(cap > 0, "capacity must be non-zero");
+            ArrayQueue { items: loom::sync::Mutex::new(VecDeque::with_capacity(cap)), cap }
+        }
+
+        fn items(&self) -> loom::sync::MutexGuard<'_, VecDeque<T>> {
+            self.items.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        pub(crate) fn push(&self, value: T) -> Result<(), T> {
+            let mut items = self.items();
+            if items.len() >= self.cap {
+                return Err(value);
+            }
+            items.push_back(value);
+            Ok(())
+        }
+
+        pub(crate) fn pop(&self) -> Option<T> {
+            self.items().pop_front()
+        }
+
+        pub(crate) fn len(&self) -> usize {
+            self.items().len()
+        }
+    }
+
     /// Padding means nothing to a model; keep the type so code reads the same.
     #[derive(Debug, Default)]
     pub(crate) struct CachePadded<T>(T);
@@ -229,6 +267,164 @@ mod model {
         type Target = T;
         fn deref(&self) -> &T {
             &self.0
+        }
+    }
+}
+
+// --- recyclers ---
+//
+// Two more primitives for the buffer recycler, with the same shape in both builds:
+//
+// - `PerThread<T>`: one value per thread and per owner (not per program, as `thread_local!` is),
+//   reachable from every thread for `trim` and `stats`. Normally the `thread_local` crate's
+//   `ThreadLocal`; under loom, whose threads that crate cannot see, a vector keyed by loom's
+//   thread id behind a loom mutex. That mutex adds happens-before edges the real lookup does not
+//   have, but only around finding a thread's slot; everything done with the slot (the swap cell,
+//   the shared store, the retention credits) is modelled as shipped.
+// - `SwapCell<T>`: a cell holding at most one boxed value, taken and replaced by a single atomic
+//   swap. Normally crossbeam's `AtomicCell<Option<Box<T>>>` (one pointer: lock-free); under
+//   loom a loom mutex around the `Option`, which is exactly as strong as an `AcqRel` swap.
+
+#[cfg(not(loom))]
+pub(crate) use self::recycle_real::{PerThread, SwapCell};
+
+#[cfg(loom)]
+pub(crate) use self::recycle_model::{PerThread, SwapCell};
+
+#[cfg(not(loom))]
+mod recycle_real {
+    use crossbeam_utils::atomic::AtomicCell;
+    use std::fmt;
+
+    /// One value per thread for one owner object.
+    pub(crate) struct PerThread<T: Send>(::thread_local::ThreadLocal<T>);
+
+    impl<T: Send> PerThread<T> {
+        pub(crate) fn new() -> Self {
+            PerThread(::thread_local::ThreadLocal::new())
+        }
+
+        /// Runs `f` on the calling thread's value, creating it first with `create` if needed.
+        #[inline]
+        pub(crate) fn with<R>(&self, create: impl FnOnce() -> T, f: impl FnOnce(&T) -> R) -> R {
+            f(self.0.get_or(create))
+        }
+
+        /// Runs `f` on every thread's value, including values of threads that have exited.
+        pub(crate) fn for_each(&self, mut f: impl FnMut(&T))
+        where
+            T: Sync,
+        {
+            self.0.iter().for_each(&mut f);
+        }
+    }
+
+    impl<T: Send> fmt::Debug for PerThread<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("PerThread(..)")
+        }
+    }
+
+    /// At most one boxed value, moved in and out by one atomic swap.
+    pub(crate) struct SwapCell<T>(AtomicCell<Option<Box<T>>>);
+
+    impl<T> SwapCell<T> {
+        pub(crate) fn new() -> Self {
+            SwapCell(AtomicCell::new(None))
+        }
+
+        /// Puts `value` in and returns what was there.
+        #[inline]
+        pub(crate) fn swap(&self, value: Option<Box<T>>) -> Option<Box<T>> {
+            // ORDERING: AtomicCell swaps a pointer-sized value with AcqRel: the writer's buffer
+            // contents happen-before the reader who takes the box out.
+            self.0.swap(value)
+        }
+
+        /// Takes the value out, leaving the cell empty.
+        #[inline]
+        pub(crate) fn take(&self) -> Option<Box<T>> {
+            // ORDERING: as `swap`.
+            self.0.swap(None)
+        }
+    }
+
+    impl<T> fmt::Debug for SwapCell<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("SwapCell(..)")
+        }
+    }
+}
+
+#[cfg(loom)]
+mod recycle_model {
+    use std::fmt;
+
+    /// One value per loom thread for one owner object.
+    pub(crate) struct PerThread<T> {
+        values: loom::sync::Mutex<Vec<(loom::thread::ThreadId, T)>>,
+    }
+
+    impl<T: Clone> PerThread<T> {
+        pub(crate) fn new() -> Self {
+            PerThread { values: loom::sync::Mutex::new(Vec::new()) }
+        }
+
+        /// Runs `f` on the calling thread's value, creating it first with `create` if needed.
+        /// `f` runs with the map unlocked, so it may call `for_each`.
+        pub(crate) fn with<R>(&self, create: impl FnOnce() -> T, f: impl FnOnce(&T) -> R) -> R {
+            let me = loom::thread::current().id();
+            let value = {
+                let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+                match values.iter().find(|(id, _)| *id == me) {
+                    Some((_, v)) => v.clone(),
+                    None => {
+                        let v = create();
+                        values.push((me, v.clone()));
+                        v
+                    }
+                }
+            };
+            f(&value)
+        }
+
+        /// Runs `f` on every thread's value, with the map unlocked.
+        pub(crate) fn for_each(&self, mut f: impl FnMut(&T)) {
+            let all: Vec<T> = {
+                let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+                values.iter().map(|(_, v)| v.clone()).collect()
+            };
+            all.iter().for_each(&mut f);
+        }
+    }
+
+    impl<T> fmt::Debug for PerThread<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("PerThread(..)")
+        }
+    }
+
+    /// At most one boxed value behind a loom mutex: as strong as an `AcqRel` swap.
+    pub(crate) struct SwapCell<T>(loom::sync::Mutex<Option<Box<T>>>);
+
+    impl<T> SwapCell<T> {
+        pub(crate) fn new() -> Self {
+            SwapCell(loom::sync::Mutex::new(None))
+        }
+
+        pub(crate) fn swap(&self, value: Option<Box<T>>) -> Option<Box<T>> {
+            let mut slot = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            std::mem::replace(&mut *slot, value)
+        }
+
+        pub(crate) fn take(&self) -> Option<Box<T>> {
+            self.swap(None)
+        }
+    }
+
+    impl<T> fmt::Debug for SwapCell<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("SwapCell(..)")
         }
     }
 }

@@ -198,7 +198,9 @@ impl ThreadPool {
         let boxed = Box::new(f);
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.queue.fill(Job::Fire(boxed)),
-            Ok(Admitted::Inline) => worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed)),
+            Ok(Admitted::Inline) => {
+                worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed))
+            }
             Err(refusal) => return Err((refusal, *boxed)),
         }
         Ok(())

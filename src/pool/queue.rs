@@ -119,7 +119,9 @@ impl<T> JobQueue<T> {
         let mut backoff = Backoff::new();
         while backoff.snooze(SUBMIT_PATIENCE) {
             match self.try_reserve() {
-                Err(Refusal::Full) if deadline.is_some_and(|d| Instant::now() >= d) => return Err(Refusal::Full),
+                Err(Refusal::Full) if deadline.is_some_and(|d| Instant::now() >= d) => {
+                    return Err(Refusal::Full)
+                }
                 Err(Refusal::Full) => {}
                 done => return done,
             }

@@ -1,0 +1,355 @@
+//! `BufferPool`: recycled byte buffers, like Go's `sync.Pool`, with retention always bounded.
+
+use super::idle::{Config, Core, Node, Slot, SlotRef};
+use super::pooled_buffer::PooledBuffer;
+use crate::error::BuildError;
+use crate::sync::{Arc, Ordering, PerThread};
+use std::fmt;
+
+/// Default capacity of a fresh buffer: 8 KiB, the size of `std::io::BufWriter`'s buffer.
+pub(crate) const DEFAULT_BUFFER_CAPACITY: usize = 8 * 1024;
+/// Default largest capacity a returned buffer may have and still be kept: 256 KiB.
+pub(crate) const DEFAULT_MAX_BUFFER_CAPACITY: usize = 256 * 1024;
+/// Default bound on idle buffers held, over all threads: 64.
+pub(crate) const DEFAULT_MAX_RETAINED: usize = 64;
+
+/// A pool of reusable `Vec<u8>` buffers that never blocks and keeps a bounded number idle.
+///
+/// [`get`](Self::get) hands out a [`PooledBuffer`]: empty (`len() == 0`), with at least the
+/// configured capacity. Dropping it gives the buffer back, on whichever thread that happens;
+/// [`PooledBuffer::detach`] keeps it for good.
+///
+/// # How it is fast
+///
+/// Every thread that uses the pool gets a private slot that holds one idle buffer, the way
+/// `sync.Pool` gives each processor a private object. A thread that gets a buffer and drops it
+/// again touches no lock and writes no memory another thread writes: one atomic swap to take the
+/// buffer, one to put it back. A buffer dropped on another thread goes back to the slot of the
+/// thread that got it; what does not fit there goes to a shared bounded queue that every thread's
+/// `get` looks in before allocating.
+///
+/// # What it keeps
+///
+/// - At most [`max_retained`](BufferPoolBuilder::max_retained) idle buffers in total, private
+///   slots included (default 64). Each thread's slot reserves one of those
+///   places when the thread first calls `get`; once all are reserved or used, further threads
+///   share the queue only.
+/// - Only buffers whose capacity is between
+///   [`buffer_capacity`](BufferPoolBuilder::buffer_capacity) (default
+///   8 KiB) and
+///   [`max_buffer_capacity`](BufferPoolBuilder::max_buffer_capacity) (default
+///   256 KiB). A buffer that grew past the maximum is dropped on return
+///   and counted as [`discarded`](BufferStats::discarded), so one huge message cannot pin a huge
+///   buffer for a stream of small ones.
+/// - **Shrinking:** a buffer that grew past `buffer_capacity` but comes back less than a quarter
+///   full eight times in a row is shrunk back to `buffer_capacity` (counted in
+///   [`shrunk`](BufferStats::shrunk)). A workload that really needs large buffers keeps them; one
+///   that needed a large buffer once stops paying for it.
+/// - [`trim`](Self::trim) drops every idle buffer, in every thread's slot too.
+///
+/// ```
+/// use boundpool::BufferPool;
+/// use std::io::Write;
+///
+/// let pool = BufferPool::new();
+/// let mut buf = pool.get();
+/// write!(buf, "hello {}", 42)?;
+/// assert_eq!(&buf[..], b"hello 42");
+/// drop(buf); // back to the pool
+///
+/// let again = pool.get(); // the same allocation, emptied
+/// assert!(again.is_empty());
+/// assert_eq!(pool.stats().hits, 1);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct BufferPool {
+    core: Arc<Core>,
+    slots: PerThread<SlotRef>,
+}
+
+impl BufferPool {
+    /// A pool with the default settings: fresh buffers of 8 KiB,
+    /// buffers above 256 KiB not kept, at most
+    /// 64 idle buffers, no wiping.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::new();
+    /// assert!(pool.get().capacity() >= 8 * 1024);
+    /// ```
+    pub fn new() -> BufferPool {
+        BufferPool::builder().build()
+    }
+
+    /// A builder to choose the settings.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder()
+    ///     .buffer_capacity(64 * 1024)
+    ///     .max_buffer_capacity(1024 * 1024)
+    ///     .max_retained(16)
+    ///     .zero_on_return(true)
+    ///     .build();
+    /// assert!(pool.get().capacity() >= 64 * 1024);
+    /// ```
+    pub fn builder() -> BufferPoolBuilder {
+        BufferPoolBuilder::default()
+    }
+
+    /// An empty buffer with at least the configured capacity. Never blocks, never fails: it
+    /// reuses an idle buffer (a *hit*) or allocates a new one (a *miss*).
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().buffer_capacity(1024).build();
+    /// let mut buf = pool.get();
+    /// assert!(buf.is_empty() && buf.capacity() >= 1024);
+    /// buf.extend_from_slice(b"payload");
+    /// ```
+    pub fn get(&self) -> PooledBuffer {
+        self.slots.with(
+            || Slot::new(&self.core),
+            |slot| {
+                let (node, hit) = match slot.take_own().or_else(|| self.core.take_shared()) {
+                    Some(node) => (node, true),
+                    None => (
+                        Box::new(Node {
+                            buf: Vec::with_capacity(self.core.config.buffer_capacity),
+                            strikes: 0,
+                        }),
+                        false,
+                    ),
+                };
+                slot.count(hit);
+                PooledBuffer::new(node, Arc::clone(slot))
+            },
+        )
+    }
+
+    /// Drops every idle buffer the pool holds: each thread's private one and the shared ones.
+    /// Buffers checked out at the time are not affected and come back as usual.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::new();
+    /// drop((pool.get(), pool.get()));
+    /// assert_eq!(pool.stats().retained, 2);
+    /// pool.trim();
+    /// assert_eq!(pool.stats().retained, 0);
+    /// ```
+    pub fn trim(&self) {
+        self.slots.for_each(|slot| slot.clear());
+        self.core.drain_shared();
+    }
+
+    /// A snapshot of the pool's counters. Counting the idle buffers briefly borrows each
+    /// thread's private buffer, so a `get` racing with `stats` may allocate instead.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::new();
+    /// let buf = pool.get(); // miss: the pool was empty
+    /// drop(buf);
+    /// let _buf = pool.get(); // hit
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.hits, stats.misses, stats.retained), (1, 1, 0));
+    /// ```
+    pub fn stats(&self) -> BufferStats {
+        let mut stats = BufferStats {
+            retained: self.core.shared_len(),
+            // ORDERING: statistics; Relaxed.
+            discarded: self.core.discarded.load(Ordering::Relaxed),
+            overflowed: self.core.overflowed.load(Ordering::Relaxed),
+            shrunk: self.core.shrunk.load(Ordering::Relaxed),
+            ..BufferStats::default()
+        };
+        self.slots.for_each(|slot| {
+            stats.hits += slot.hits();
+            stats.misses += slot.misses();
+            stats.retained += usize::from(slot.holds_buffer());
+        });
+        stats
+    }
+}
+
+impl Default for BufferPool {
+    /// Same as [`BufferPool::new`].
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::default();
+    /// assert_eq!(pool.stats().retained, 0);
+    /// ```
+    fn default() -> Self {
+        BufferPool::new()
+    }
+}
+
+impl fmt::Debug for BufferPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.core.config;
+        f.debug_struct("BufferPool")
+            .field("buffer_capacity", &c.buffer_capacity)
+            .field("max_buffer_capacity", &c.max_buffer_capacity)
+            .field("max_retained", &c.max_retained)
+            .field("zero_on_return", &c.zero_on_return)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Settings for a [`BufferPool`]; start from [`BufferPool::builder`].
+///
+/// Every combination builds. `max_retained(0)` makes a pool that keeps nothing, which switches
+/// pooling off without changing the calling code. `max_buffer_capacity` below `buffer_capacity`
+/// would also keep nothing, but is more likely a mistake:
+/// [`try_build`](Self::try_build) refuses it.
+///
+/// ```
+/// use boundpool::BufferPool;
+///
+/// let pool = BufferPool::builder().buffer_capacity(4096).max_retained(8).build();
+/// assert!(pool.get().capacity() >= 4096);
+/// ```
+#[derive(Debug, Clone)]
+pub struct BufferPoolBuilder {
+    config: Config,
+}
+
+impl Default for BufferPoolBuilder {
+    /// The defaults of [`BufferPool::new`].
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPoolBuilder::default().build();
+    /// assert!(pool.get().capacity() >= 8 * 1024);
+    /// ```
+    fn default() -> Self {
+        BufferPoolBuilder {
+            config: Config {
+                buffer_capacity: DEFAULT_BUFFER_CAPACITY,
+                max_buffer_capacity: DEFAULT_MAX_BUFFER_CAPACITY,
+                max_retained: DEFAULT_MAX_RETAINED,
+                zero_on_return: false,
+            },
+        }
+    }
+}
+
+impl BufferPoolBuilder {
+    /// Capacity of a fresh buffer, in bytes (default 8 KiB). A returned
+    /// buffer whose capacity fell below it (say after `shrink_to_fit`) is not kept.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().buffer_capacity(100).build();
+    /// assert!(pool.get().capacity() >= 100);
+    /// ```
+    pub fn buffer_capacity(mut self, bytes: usize) -> Self {
+        self.config.buffer_capacity = bytes;
+        self
+    }
+
+    /// Largest capacity, in bytes, of a buffer the pool keeps on return (default
+    /// 256 KiB); larger ones are dropped and counted as
+    /// [`discarded`](BufferStats::discarded).
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().buffer_capacity(16).max_buffer_capacity(64).build();
+    /// let mut buf = pool.get();
+    /// buf.extend_from_slice(&[0; 1000]); // grows past 64
+    /// drop(buf);
+    /// assert_eq!(pool.stats().discarded, 1);
+    /// ```
+    pub fn max_buffer_capacity(mut self, bytes: usize) -> Self {
+        self.config.max_buffer_capacity = bytes;
+        self
+    }
+
+    /// Bound on the idle buffers held, over every thread (default 64).
+    /// Returns beyond it drop the buffer and count it as
+    /// [`overflowed`](BufferStats::overflowed).
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().max_retained(1).build();
+    /// drop((pool.get(), pool.get()));
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.retained, stats.overflowed), (1, 1));
+    /// ```
+    pub fn max_retained(mut self, buffers: usize) -> Self {
+        self.config.max_retained = buffers;
+        self
+    }
+
+    /// Wipe each returned buffer before anyone can get it again (default off). Only the bytes
+    /// written (`0..len()` at return) are zeroed, so the cost follows what was used, not the
+    /// capacity. Bytes beyond `len()` (left by `truncate` or `clear`) cannot be read without
+    /// `unsafe` code and are not wiped.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().zero_on_return(true).build();
+    /// let mut buf = pool.get();
+    /// buf.extend_from_slice(b"secret");
+    /// drop(buf);
+    /// assert!(pool.get().is_empty());
+    /// ```
+    pub fn zero_on_return(mut self, yes: bool) -> Self {
+        self.config.zero_on_return = yes;
+        self
+    }
+
+    /// Builds the pool. Never fails; see [`try_build`](Self::try_build) for a checked build.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().max_retained(4).build();
+    /// drop(pool.get());
+    /// ```
+    pub fn build(self) -> BufferPool {
+        let core = Arc::new(Core::new(self.config));
+        BufferPool { core, slots: PerThread::new() }
+    }
+
+    /// Builds the pool, refusing settings under which it could never keep a buffer although
+    /// `max_retained` says it should.
+    ///
+    /// # Errors
+    ///
+    /// A [`BuildError`] when `max_buffer_capacity` is below `buffer_capacity` and
+    /// `max_retained` is not 0.
+    ///
+    /// ```
+    /// let err = boundpool::BufferPool::builder()
+    ///     .buffer_capacity(4096)
+    ///     .max_buffer_capacity(1024)
+    ///     .try_build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("max_buffer_capacity"));
+    /// ```
+    pub fn try_build(self) -> Result<BufferPool, BuildError> {
+        let c = &self.config;
+        if c.max_retained > 0 && c.max_buffer_capacity < c.buffer_capacity {
+            return Err(BuildError::invalid(
+                "max_buffer_capacity is below buffer_capacity, so no buffer could ever be kept: \
+                 raise max_buffer_capacity to at least buffer_capacity",
+            ));
+        }
+        Ok(self.build())
+    }
+}
+
+/// Counters of a [`BufferPool`], from [`BufferPool::stats`].
+///
+/// ```
+/// let pool = boundpool::BufferPool::new();
+/// drop(pool.get());
+/// let s = pool.stats();
+/// assert_eq!((s.hits, s.misses, s.retained, s.discarded), (0, 1, 1, 0));
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BufferStats {
+    /// `get` calls served with an idle buffer.
+    pub hits: u64,
+    /// `get` calls that allocated a new buffer.
+    pub misses: u64,
+    /// Idle buffers held now.
+    pub retained: usize,
+    /// Returned buffers dropped because their capacity was above `max_buffer_capacity` or
+    /// below `buffer_capacity`.
+    pub discarded: u64,
+    /// Returned buffers dropped because `max_retained` idle buffers were already held.
+    pub overflowed: u64,
+    /// Returned buffers shrunk back to `buffer_capacity` after staying under-used.
+    pub shrunk: u64,
+}
