@@ -40,7 +40,7 @@ pub(crate) struct Backoff {
 
 #[cfg_attr(loom, allow(dead_code))]
 impl Backoff {
-    const SPIN_STEPS: u32 = 7;
+    const SPIN_STEPS: u32 = 4;
 
     pub(crate) fn new() -> Self {
         Backoff::default()
@@ -73,6 +73,7 @@ impl Backoff {
 #[cfg(not(loom))]
 mod real {
     pub(crate) use crossbeam_queue::{ArrayQueue, SegQueue};
+    pub(crate) use crossbeam_utils::sync::{Parker, Unparker};
     pub(crate) use crossbeam_utils::CachePadded;
     pub(crate) use parking_lot::{Condvar, Mutex, MutexGuard};
     pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -200,6 +201,11 @@ mod model {
             self.pushed.fetch_add(1, Ordering::Release);
         }
 
+        pub(crate) fn is_empty(&self) -> bool {
+            // ORDERING: as in `pop`: an index read that may be stale.
+            self.pushed.load(Ordering::Acquire) == self.popped.load(Ordering::Acquire)
+        }
+
         pub(crate) fn pop(&self) -> Option<T> {
             // ORDERING: Acquire, as the real queue reads its tail; it may see an old count.
             let pushed = self.pushed.load(Ordering::Acquire);
@@ -250,6 +256,53 @@ mod model {
 
         pub(crate) fn len(&self) -> usize {
             self.items().len()
+        }
+    }
+
+    /// A thread parker on loom's mutex and condition variable, standing in for crossbeam's
+    /// `Parker`: `unpark` leaves a token that the next `park` consumes, so a wake-up that comes
+    /// first is kept.
+    #[derive(Debug, Default)]
+    pub(crate) struct Parker {
+        inner: std::sync::Arc<ParkerInner>,
+        unparker: Unparker,
+    }
+
+    #[derive(Debug, Default)]
+    struct ParkerInner {
+        token: Mutex<bool>,
+        cv: Condvar,
+    }
+
+    impl Parker {
+        pub(crate) fn new() -> Self {
+            let inner = std::sync::Arc::new(ParkerInner { token: Mutex::new(false), cv: Condvar::new() });
+            Parker { unparker: Unparker { inner: inner.clone() }, inner }
+        }
+
+        pub(crate) fn park(&self) {
+            let mut token = self.inner.token.lock();
+            while !*token {
+                self.inner.cv.wait(&mut token);
+            }
+            *token = false;
+        }
+
+        pub(crate) fn unparker(&self) -> &Unparker {
+            &self.unparker
+        }
+    }
+
+    /// The waking half of a [`Parker`].
+    #[derive(Debug, Default, Clone)]
+    pub(crate) struct Unparker {
+        inner: std::sync::Arc<ParkerInner>,
+    }
+
+    impl Unparker {
+        pub(crate) fn unpark(&self) {
+            *self.inner.token.lock() = true;
+            self.inner.cv.notify_one();
         }
     }
 

@@ -156,22 +156,23 @@ impl Builder {
             Some(n) => n,
             None => workers.saturating_mul(DEFAULT_QUEUE_PER_WORKER).min(JobQueue::<()>::MAX_CAPACITY),
         };
+        let (queue, parkers) = JobQueue::new(capacity, workers);
         let shared = Arc::new(Shared {
-            queue: JobQueue::new(capacity),
+            queue,
             counters: Counters::new(workers),
             workers,
             life: Lifecycle::default(),
             panic_handler: self.panic_handler,
             name: self.thread_name,
         });
-        for index in 0..workers {
+        for (index, parker) in parkers.into_iter().enumerate() {
             let mut builder = thread::Builder::new().name(format!("{}-{index}", shared.name));
             if let Some(bytes) = self.stack_size {
                 builder = builder.stack_size(bytes);
             }
             let worker_shared = Arc::clone(&shared);
             shared.life.starting();
-            match builder.spawn(move || worker::run(worker_shared, index)) {
+            match builder.spawn(move || worker::run(worker_shared, index, parker)) {
                 Ok(handle) => shared.life.started(handle),
                 Err(source) => {
                     shared.life.start_failed();

@@ -9,23 +9,29 @@
 //!
 //! Workers exit once the queue is closed and no slot is reserved, so every accepted job runs.
 //!
-//! Parking uses one mutex and two condition variables (idle workers, blocked submitters), and
-//! two counters of who is parked. The fast paths take no lock: a submitter wakes a worker only
-//! when one is parked, and a worker wakes a submitter only when one is blocked. The lost-wake-up
-//! argument is a Dekker pattern: a parking worker increments `sleepers`, issues a SeqCst fence
-//! and reads `state`; a submitter reserves (writes `state`), issues a SeqCst fence and reads
-//! `sleepers`. The two fences are ordered, so one of the two sees the other's write. The same
-//! holds for blocked submitters, with `waiting_submitters` and a worker releasing a slot. The
-//! fences are explicit (not implied by SeqCst accesses) so that loom checks the argument.
+//! Idle workers park on their own parker and register in a lock-free idle set (a flag per
+//! worker and a count); blocked submitters park on a mutex and condition variable. The fast
+//! paths take no lock: a submitter wakes a worker only when one is registered idle and none is
+//! spinning, and a worker wakes a submitter only when one is blocked. The lost-wake-up argument
+//! is a Dekker pattern each time: a parking worker registers, issues a SeqCst fence and looks at
+//! the queue; a submitter pushes, issues a SeqCst fence and looks at the idle set. The two
+//! fences are ordered, so one of the two sees the other's write. The same holds for blocked
+//! submitters (`waiting_submitters` against a worker releasing a slot) and for a spinner that
+//! stops (`spinning` against a push). The fences are explicit, not implied by SeqCst accesses,
+//! so that loom checks the argument. A parker keeps a wake-up that comes before it parks, so a
+//! worker woken while it is still registering does not sleep through it.
 
 use std::time::{Duration, Instant};
 
-use crate::sync::{self, fence, AtomicUsize, Backoff, CachePadded, Condvar, Mutex, Ordering, SegQueue};
+use crate::sync::{
+    self, fence, AtomicBool, AtomicUsize, Backoff, CachePadded, Condvar, Mutex, Ordering, Parker, SegQueue,
+    Unparker,
+};
 
 /// How long an idle worker keeps looking for work before it parks. Long enough that a steady
 /// stream of jobs, or a caller submitting again right after a result, finds it awake; short
 /// enough that an idle pool's workers are parked (using no CPU) a moment after the last job.
-const WORKER_PATIENCE: Duration = Duration::from_micros(50);
+const WORKER_PATIENCE: Duration = Duration::from_micros(5);
 /// How long a submitter facing a full queue keeps looking for room before it parks.
 const SUBMIT_PATIENCE: Duration = Duration::from_micros(20);
 
@@ -34,6 +40,13 @@ const ONE: usize = 2;
 
 fn reserved(state: usize) -> usize {
     state >> 1
+}
+
+/// How a park ended.
+enum Parked<T> {
+    Item(T),
+    Drained,
+    Woken,
 }
 
 /// Why a reservation failed.
@@ -50,10 +63,17 @@ pub(crate) struct JobQueue<T> {
     capacity: usize,
     /// Closed bit | reserved slots << 1.
     state: CachePadded<AtomicUsize>,
-    sleepers: CachePadded<AtomicUsize>,
+    /// Per worker: registered idle (parked or about to park) and not yet claimed by a waker.
+    idle: Box<[CachePadded<AtomicBool>]>,
+    /// How many `idle` flags are set.
+    idle_count: CachePadded<AtomicUsize>,
+    unparkers: Box<[Unparker]>,
+    /// Idle workers looking for work before they park, at most `max_spinners`.
+    spinning: CachePadded<AtomicUsize>,
+    max_spinners: usize,
     waiting_submitters: CachePadded<AtomicUsize>,
+    /// Blocked submitters park here.
     lock: Mutex<()>,
-    work: Condvar,
     room: Condvar,
 }
 
@@ -61,18 +81,24 @@ impl<T> JobQueue<T> {
     /// The largest bound the state word can count.
     pub(crate) const MAX_CAPACITY: usize = usize::MAX >> 2;
 
+    /// A queue for `workers` workers, and the parker each worker must pass to `pop`.
     /// `capacity` must be in `1..=MAX_CAPACITY` (the builder checks it).
-    pub(crate) fn new(capacity: usize) -> Self {
-        JobQueue {
+    pub(crate) fn new(capacity: usize, workers: usize) -> (Self, Vec<Parker>) {
+        let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
+        let queue = JobQueue {
             items: SegQueue::new(),
             capacity,
             state: CachePadded::new(AtomicUsize::new(0)),
-            sleepers: CachePadded::new(AtomicUsize::new(0)),
+            idle: (0..workers).map(|_| CachePadded::new(AtomicBool::new(false))).collect(),
+            idle_count: CachePadded::new(AtomicUsize::new(0)),
+            unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
+            spinning: CachePadded::new(AtomicUsize::new(0)),
+            max_spinners: (workers / 2).max(1),
             waiting_submitters: CachePadded::new(AtomicUsize::new(0)),
             lock: Mutex::new(()),
-            work: Condvar::new(),
             room: Condvar::new(),
-        }
+        };
+        (queue, parkers)
     }
 
     pub(crate) fn capacity(&self) -> usize {
@@ -157,13 +183,33 @@ impl<T> JobQueue<T> {
     /// worker if there is one.
     pub(crate) fn fill(&self, item: T) {
         self.items.push(item);
-        // ORDERING: the fence between the reservation (a write of `state`) and the read of
-        // `sleepers`: the submitter's half of the Dekker pattern with `park_worker`.
+        // ORDERING: the fence between the push (and the reservation) and the reads of
+        // `spinning` and `sleepers`: the submitter's half of the Dekker patterns with parking
+        // workers and with a spinner that stops (see `pop`).
         fence(Ordering::SeqCst);
-        // ORDERING: SeqCst, the submitter's read in the Dekker pattern with `park_worker`.
-        if self.sleepers.load(Ordering::SeqCst) > 0 {
-            let _guard = self.lock.lock();
-            self.work.notify_one();
+        self.wake_one_if_idle();
+    }
+
+    /// Wakes an idle worker, unless a spinning one will find the work first.
+    fn wake_one_if_idle(&self) {
+        // ORDERING: SeqCst reads after the caller's fence (the Dekker reads).
+        if self.spinning.load(Ordering::SeqCst) == 0 && self.idle_count.load(Ordering::SeqCst) > 0 {
+            self.wake(false);
+        }
+    }
+
+    /// Claims one registered idle worker (or all of them) and unparks it.
+    fn wake(&self, all: bool) {
+        for (index, flag) in self.idle.iter().enumerate() {
+            // ORDERING: SeqCst; the swap decides which of waker and worker unregisters.
+            if flag.swap(false, Ordering::SeqCst) {
+                // ORDERING: SeqCst, the count that submitters read in the Dekker pattern.
+                self.idle_count.fetch_sub(1, Ordering::SeqCst);
+                self.unparkers[index].unpark();
+                if !all {
+                    return;
+                }
+            }
         }
     }
 
@@ -180,10 +226,9 @@ impl<T> JobQueue<T> {
         // ORDERING: the fence between that write and the read of `waiting_submitters`.
         fence(Ordering::SeqCst);
         if before == CLOSED | ONE {
-            // The last accepted job left a closed queue: parked workers may now exit. They
-            // check `state` under the lock, so taking it here cannot miss one.
-            let _guard = self.lock.lock();
-            self.work.notify_all();
+            // The last accepted job left a closed queue: idle workers may now exit. One that
+            // registers after this fence sees the drained state itself.
+            self.wake(true);
         }
         // ORDERING: SeqCst, the worker's read in the same pattern.
         if self.waiting_submitters.load(Ordering::SeqCst) > 0 {
@@ -192,44 +237,102 @@ impl<T> JobQueue<T> {
         }
     }
 
-    /// Takes the next item, spinning briefly and then parking while the queue is empty.
-    /// Returns `None` once the queue is closed and drained: the worker should exit.
-    pub(crate) fn pop(&self) -> Option<T> {
-        let mut backoff = Backoff::new();
+    /// Takes the next item; while the queue is empty, spins for a short while (if fewer than
+    /// `max_spinners` workers already do) and then parks. Returns `None` once the queue is
+    /// closed and drained: the worker should exit.
+    ///
+    /// Limiting spinners keeps idle workers from taking the CPU that submitters and busy
+    /// workers need when threads outnumber cores. A submitter does not wake a parked worker
+    /// while one spins; in exchange a spinner that takes a job wakes a parked worker if more
+    /// work is waiting, so parallelism still ramps up one worker at a time.
+    pub(crate) fn pop(&self, index: usize, parker: &Parker) -> Option<T> {
         loop {
             if let Some(item) = self.try_pop() {
                 return Some(item);
             }
-            // ORDERING: SeqCst, as in the parked loop below.
-            if self.state.load(Ordering::SeqCst) == CLOSED {
+            if self.drained() {
                 return None;
             }
-            if !backoff.snooze(WORKER_PATIENCE) {
-                break;
+            if self.start_spinning() {
+                let found = self.spin();
+                // ORDERING: SeqCst, the spinner's write in the Dekker pattern with `fill`.
+                self.spinning.fetch_sub(1, Ordering::SeqCst);
+                if let Some(item) = found {
+                    // ORDERING: the fence between that write and the read of the queue below.
+                    fence(Ordering::SeqCst);
+                    if !self.items.is_empty() {
+                        self.wake_one_if_idle();
+                    }
+                    return Some(item);
+                }
+            }
+            match self.park(index, parker) {
+                Parked::Item(item) => return Some(item),
+                Parked::Drained => return None,
+                Parked::Woken => {}
             }
         }
-        let mut guard = self.lock.lock();
-        // ORDERING: SeqCst, the worker's write in the Dekker pattern with `fill`.
-        self.sleepers.fetch_add(1, Ordering::SeqCst);
-        // ORDERING: the fence between that write and the reads of the queue below.
+    }
+
+    /// Closed with nothing reserved: nothing more can come.
+    fn drained(&self) -> bool {
+        // ORDERING: SeqCst, ordered with every reservation and with `close`.
+        self.state.load(Ordering::SeqCst) == CLOSED
+    }
+
+    fn start_spinning(&self) -> bool {
+        // ORDERING: SeqCst, the spinner count is read by submitters in a Dekker pattern.
+        let mut now = self.spinning.load(Ordering::SeqCst);
+        while now < self.max_spinners {
+            // ORDERING: as above.
+            match self.spinning.compare_exchange_weak(now, now + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return true,
+                Err(seen) => now = seen,
+            }
+        }
+        false
+    }
+
+    /// Looks for an item until the worker's patience runs out.
+    fn spin(&self) -> Option<T> {
+        let mut backoff = Backoff::new();
+        while backoff.snooze(WORKER_PATIENCE) {
+            if let Some(item) = self.try_pop() {
+                return Some(item);
+            }
+            if self.drained() {
+                return None;
+            }
+        }
+        None
+    }
+
+    /// Registers worker `index` as idle and parks it, unless the registration finds an item
+    /// or the drained state; unregisters before returning.
+    fn park(&self, index: usize, parker: &Parker) -> Parked<T> {
+        // ORDERING: SeqCst, the worker's writes in the Dekker pattern with `fill`. A swap, not
+        // a store: a read-modify-write is ordered with a waker's swap of the same flag directly.
+        self.idle[index].swap(true, Ordering::SeqCst);
+        // ORDERING: as above.
+        self.idle_count.fetch_add(1, Ordering::SeqCst);
+        // ORDERING: the fence between the registration and the reads of the queue below.
         fence(Ordering::SeqCst);
-        let found = loop {
-            if let Some(item) = self.items.pop() {
-                break Some(item);
-            }
-            // ORDERING: SeqCst; closed with nothing reserved means nothing more can come.
-            if self.state.load(Ordering::SeqCst) == CLOSED {
-                break None;
-            }
-            self.work.wait(&mut guard);
+        let parked = if let Some(item) = self.try_pop() {
+            Parked::Item(item)
+        } else if self.drained() {
+            Parked::Drained
+        } else {
+            parker.park();
+            Parked::Woken
         };
-        // ORDERING: SeqCst, pairs with the read in `fill`.
-        self.sleepers.fetch_sub(1, Ordering::SeqCst);
-        drop(guard);
-        if found.is_some() {
-            self.release();
+        // ORDERING: SeqCst; whoever swaps the flag off owns the count's decrement. A waker that
+        // claimed it first has unparked us (or will: the parker then keeps the wake-up, and the
+        // next park returns at once; harmless).
+        if self.idle[index].swap(false, Ordering::SeqCst) {
+            // ORDERING: SeqCst, as in `wake`.
+            self.idle_count.fetch_sub(1, Ordering::SeqCst);
         }
-        found
+        parked
     }
 
     /// Refuses every later submission and wakes everyone parked: workers drain what is queued
@@ -237,8 +340,11 @@ impl<T> JobQueue<T> {
     pub(crate) fn close(&self) -> bool {
         // ORDERING: SeqCst, one order with every reservation.
         let before = self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        // ORDERING: the fence between the close and the read of the idle set: a worker that
+        // registers after it sees the closed state itself.
+        fence(Ordering::SeqCst);
+        self.wake(true);
         let _guard = self.lock.lock();
-        self.work.notify_all();
         self.room.notify_all();
         before & CLOSED == 0
     }

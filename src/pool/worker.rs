@@ -7,7 +7,7 @@ use std::panic::{self, AssertUnwindSafe};
 use super::job::{drop_payload, drop_quietly, Job};
 use super::stats::{Outcome, Tally};
 use super::Shared;
-use crate::sync::{thread_local, Arc};
+use crate::sync::{thread_local, Arc, Parker};
 
 /// The identity of the pool whose worker this thread is (0 on other threads), and the
 /// worker's index in it.
@@ -44,12 +44,12 @@ pub(crate) fn tally(shared: &Shared) -> &Tally {
 }
 
 /// The body of worker thread `index`.
-pub(crate) fn run(shared: Arc<Shared>, index: usize) {
+pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
     CURRENT.with(|c| c.set((shared.id(), index)));
     // Counted as exited even if something below unwinds, so shutdown never waits on a ghost.
     let _exit = ExitGuard(&shared);
     let tally = shared.counters.worker(index);
-    while let Some(job) = shared.queue.pop() {
+    while let Some(job) = shared.queue.pop(index, &parker) {
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job)));
