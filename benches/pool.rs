@@ -92,6 +92,7 @@ fn workers() -> usize {
 fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     let n = workers();
     let pool = ThreadPool::new(n).expect("boundpool");
+    let recording = ThreadPool::builder().workers(n).record_latency(true).build().expect("boundpool");
     let tp = threadpool::ThreadPool::new(n);
     let rayon = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("rayon");
     let channel = ChannelPool::new(n, None);
@@ -109,6 +110,21 @@ fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
                     latch.count_down();
                 })
                 .expect("open");
+            }
+            latch.wait();
+        })
+    });
+    group.bench_function(BenchmarkId::new("boundpool execute, latency recorded", JOBS), |b| {
+        b.iter(|| {
+            let latch = Latch::new(JOBS);
+            for i in 0..JOBS {
+                let latch = latch.clone();
+                recording
+                    .execute(move || {
+                        black_box(spin(i as u64, rounds));
+                        latch.count_down();
+                    })
+                    .expect("open");
             }
             latch.wait();
         })

@@ -115,8 +115,8 @@ pub use error::{
     BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
 };
 pub use pool::{
-    Builder, CancelToken, JobHandle, PendingJob, Scope, ScopedJobHandle, ShutdownReport, Stats, ThreadPool,
-    TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+    Builder, CancelToken, JobHandle, LatencyHistogram, PendingJob, Scope, ScopedJobHandle, ShutdownReport,
+    Stats, ThreadPool, TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };
 
 pub use recycle::{

@@ -36,6 +36,13 @@ impl std::fmt::Debug for Job {
     }
 }
 
+/// A job in the queue, with the time it was queued when the pool records latency.
+#[derive(Debug)]
+pub(crate) struct Queued {
+    pub(crate) job: Job,
+    pub(crate) at: Option<Instant>,
+}
+
 /// The queue's view of a cell.
 pub(crate) trait Task: Send + Sync {
     /// Runs the job here and now if it has not started; otherwise does nothing. True when this

@@ -6,6 +6,7 @@ mod cancel;
 mod errgroup;
 mod handle;
 mod job;
+mod latency;
 mod queue;
 mod scope;
 mod shutdown;
@@ -22,11 +23,12 @@ pub use self::cancel::CancelToken;
 pub use self::errgroup::Group;
 pub use self::errgroup::TryScope;
 pub use self::handle::JobHandle;
+pub use self::latency::LatencyHistogram;
 pub use self::scope::{Scope, ScopedJobHandle};
 pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
 
-use self::job::{Job, JobCell, JobFn, Plain, Task};
+use self::job::{Job, JobCell, JobFn, Plain, Queued, Task};
 use self::queue::{JobQueue, Refusal};
 use self::shutdown::{Lifecycle, Wait};
 use self::stats::Counters;
@@ -37,14 +39,26 @@ pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
 
 /// What the pool handle, the workers and the job handles share.
 pub(crate) struct Shared {
-    queue: JobQueue<Job>,
+    queue: JobQueue<Queued>,
     counters: Counters,
     workers: usize,
     life: Lifecycle,
-    panic_handler: Option<PanicHandler>,
+    hooks: Hooks,
+    /// Stamp jobs with their queueing time and record queue waits and run times.
+    record_latency: bool,
     /// The thread-name prefix.
     name: String,
 }
+
+/// Callbacks set on the builder.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    panic: Option<PanicHandler>,
+    thread_start: Option<ThreadHook>,
+    thread_stop: Option<ThreadHook>,
+}
+
+pub(crate) type ThreadHook = Box<dyn Fn(usize) + Send + Sync>;
 
 impl Shared {
     /// An identity for "is this thread one of my workers": the address of the shared state,
@@ -54,7 +68,19 @@ impl Shared {
     }
 
     fn report_panic(&self, payload: Box<dyn Any + Send>) {
-        worker::handle_panic(self.panic_handler.as_ref(), payload);
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            pool = %self.name,
+            panic = crate::error::panic_message(payload.as_ref()).unwrap_or("(not a string)"),
+            "a job without a handle panicked",
+        );
+        worker::handle_panic(self.hooks.panic.as_ref(), payload);
+    }
+
+    /// Fills a reserved slot, stamping the job with the time if the pool records latency.
+    fn enqueue(&self, job: Job) {
+        let at = self.record_latency.then(Instant::now);
+        self.queue.fill(Queued { job, at });
     }
 }
 
@@ -163,6 +189,8 @@ impl ThreadPool {
             }
             Err(refusal) => {
                 self.shared.counters.rejected();
+                #[cfg(feature = "tracing")]
+                tracing::debug!(pool = %self.shared.name, reason = ?refusal, "submission refused");
                 Err(refusal)
             }
         }
@@ -177,7 +205,7 @@ impl ThreadPool {
         // Allocate before taking a slot: between reserving and filling nothing may fail.
         let cell = Arc::new(JobCell::<F, T>::new(f, token));
         match self.admit(room) {
-            Ok(Admitted::Queued) => self.shared.queue.fill(Job::Task(cell.clone())),
+            Ok(Admitted::Queued) => self.shared.enqueue(Job::Task(cell.clone())),
             Ok(Admitted::Inline) => {
                 cell.run(Some(worker::tally(&self.shared)));
             }
@@ -197,9 +225,9 @@ impl ThreadPool {
     {
         let boxed = Box::new(f);
         match self.admit(room) {
-            Ok(Admitted::Queued) => self.shared.queue.fill(Job::Fire(boxed)),
+            Ok(Admitted::Queued) => self.shared.enqueue(Job::Fire(boxed)),
             Ok(Admitted::Inline) => {
-                worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed))
+                worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed), None)
             }
             Err(refusal) => return Err((refusal, *boxed)),
         }
@@ -489,7 +517,7 @@ impl ThreadPool {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn shutdown_now(&self) -> Vec<PendingJob> {
-        self.shared.queue.close();
+        self.shared.close();
         let pending = self.shared.drain();
         // Waiting forever cannot time out.
         let _ = self.shared.finish(Wait::Forever);

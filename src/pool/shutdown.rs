@@ -84,6 +84,16 @@ pub(crate) enum Wait {
 }
 
 impl Shared {
+    /// Stops intake: every later submission is refused, blocked submitters are released.
+    pub(crate) fn close(&self) {
+        let first = self.queue.close();
+        #[cfg(feature = "tracing")]
+        if first {
+            tracing::info!(pool = %self.name, queued = self.queue.len(), "shutdown started");
+        }
+        let _ = first;
+    }
+
     /// After the queue is closed: wait for the workers to drain it and exit, then join them.
     /// From one of the pool's own workers this returns at once (a thread cannot join itself).
     pub(crate) fn finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
@@ -99,14 +109,17 @@ impl Shared {
             return Err(ShutdownTimeout::new(busy));
         }
         self.life.join_all();
-        Ok(self.counters.report())
+        let report = self.counters.report();
+        #[cfg(feature = "tracing")]
+        tracing::info!(pool = %self.name, ?report, "shutdown finished: every worker joined");
+        Ok(report)
     }
 
     /// Takes every job still queued out of the (closed) queue.
     pub(crate) fn drain(self: &Arc<Self>) -> Vec<PendingJob> {
         let mut pending = Vec::new();
-        while let Some(job) = self.queue.try_pop() {
-            pending.push(PendingJob { job: Some(job), shared: Arc::clone(self) });
+        while let Some(queued) = self.queue.try_pop() {
+            pending.push(PendingJob { job: Some(queued.job), shared: Arc::clone(self) });
         }
         pending
     }
@@ -114,7 +127,7 @@ impl Shared {
 
 impl ThreadPool {
     pub(crate) fn close_and_finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
-        self.shared.queue.close();
+        self.shared.close();
         self.shared.finish(wait)
     }
 }
@@ -166,7 +179,7 @@ impl PendingJob {
     /// it to the handle, a job without one is counted and passed to the pool's panic handler.
     pub fn run(mut self) {
         if let Some(job) = self.job.take() {
-            worker::run_job(&self.shared, worker::tally(&self.shared), job);
+            worker::run_job(&self.shared, worker::tally(&self.shared), job, None);
         }
     }
 

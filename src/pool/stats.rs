@@ -1,5 +1,6 @@
 //! The pool's counters and the snapshots built from them.
 
+use super::latency::{LatencyHistogram, Recorder};
 use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Ordering};
 
 /// A snapshot of a pool's counters and gauges, from [`ThreadPool::stats`](crate::ThreadPool::stats).
@@ -48,6 +49,11 @@ pub struct Stats {
     pub rejected: u64,
     /// The most jobs that were ever waiting in the queue at once.
     pub peak_queued: usize,
+    /// How long queued jobs waited from submission to start, when the pool was built with
+    /// [`record_latency(true)`](crate::Builder::record_latency); empty otherwise.
+    pub queue_wait: LatencyHistogram,
+    /// How long queued jobs ran, when the pool records latency; empty otherwise.
+    pub run_time: LatencyHistogram,
 }
 
 /// What [`shutdown`](crate::ThreadPool::shutdown) reports: totals over the pool's whole life, as
@@ -96,17 +102,36 @@ pub(crate) struct Tally {
     panicked: AtomicU64,
     cancelled: AtomicU64,
     single_writer: bool,
+    latency: Option<Box<Latency>>,
+}
+
+/// A tally's latency recorders.
+#[derive(Debug)]
+pub(crate) struct Latency {
+    pub(crate) queue_wait: Recorder,
+    pub(crate) run_time: Recorder,
 }
 
 impl Tally {
-    fn new(single_writer: bool) -> Self {
+    fn new(single_writer: bool, record_latency: bool) -> Self {
         Tally {
             running: AtomicUsize::new(0),
             completed: AtomicU64::new(0),
             panicked: AtomicU64::new(0),
             cancelled: AtomicU64::new(0),
             single_writer,
+            latency: record_latency.then(|| {
+                Box::new(Latency {
+                    queue_wait: Recorder::new(single_writer),
+                    run_time: Recorder::new(single_writer),
+                })
+            }),
         }
+    }
+
+    /// The latency recorders, when the pool records latency.
+    pub(crate) fn latency(&self) -> Option<&Latency> {
+        self.latency.as_deref()
     }
 
     fn bump(&self, counter: &AtomicU64) {
@@ -166,12 +191,14 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
-    pub(crate) fn new(workers: usize) -> Self {
+    pub(crate) fn new(workers: usize, record_latency: bool) -> Self {
         Counters {
             submitted: CachePadded::new(AtomicU64::new(0)),
             rejected: CachePadded::new(AtomicU64::new(0)),
             peak_queued: CachePadded::new(AtomicUsize::new(0)),
-            tallies: (0..=workers).map(|i| CachePadded::new(Tally::new(i < workers))).collect(),
+            tallies: (0..=workers)
+                .map(|i| CachePadded::new(Tally::new(i < workers, record_latency)))
+                .collect(),
         }
     }
 
@@ -226,6 +253,10 @@ impl Counters {
             stats.panicked += tally.panicked.load(Ordering::Relaxed);
             // ORDERING: as above.
             stats.cancelled += tally.cancelled.load(Ordering::Relaxed);
+            if let Some(latency) = tally.latency() {
+                latency.queue_wait.merge_into(&mut stats.queue_wait);
+                latency.run_time.merge_into(&mut stats.run_time);
+            }
         }
         stats
     }

@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
+use std::time::Instant;
 
 use super::job::{drop_payload, drop_quietly, Job};
 use super::stats::{Outcome, Tally};
@@ -47,30 +48,65 @@ pub(crate) fn tally(shared: &Shared) -> &Tally {
 pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
     CURRENT.with(|c| c.set((shared.id(), index)));
     // Counted as exited even if something below unwinds, so shutdown never waits on a ghost.
-    let _exit = ExitGuard(&shared);
+    let _exit = ExitGuard(&shared, index);
+    call_hook(&shared, shared.hooks.thread_start.as_ref(), index);
     let tally = shared.counters.worker(index);
-    while let Some(job) = shared.queue.pop(index, &parker) {
+    while let Some(queued) = shared.queue.pop(index, &parker) {
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job)));
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, queued.job, queued.at)));
     }
 }
 
-struct ExitGuard<'a>(&'a Shared);
+/// Calls a thread hook; its panic goes to the panic handler like a handle-less job's.
+fn call_hook(shared: &Shared, hook: Option<&super::ThreadHook>, index: usize) {
+    if let Some(hook) = hook {
+        if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| hook(index))) {
+            shared.report_panic(payload);
+        }
+    }
+}
+
+struct ExitGuard<'a>(&'a Shared, usize);
 
 impl Drop for ExitGuard<'_> {
     fn drop(&mut self) {
+        call_hook(self.0, self.0.hooks.thread_stop.as_ref(), self.1);
         CURRENT.with(|c| c.set((0, 0)));
         self.0.life.worker_exited();
     }
 }
 
-/// Runs one job on the calling thread, with its panic caught and counted in `tally`.
-pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job) {
-    match job {
-        Job::Task(task) => {
-            task.run(Some(tally));
+/// Runs one job on the calling thread, with its panic caught and counted in `tally`. With the
+/// time it was queued, and a tally that records latency, records its queue wait and run time.
+pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job, queued_at: Option<Instant>) {
+    match (queued_at, tally.latency()) {
+        (Some(at), Some(latency)) => {
+            let start = Instant::now();
+            latency.queue_wait.record(start.saturating_duration_since(at));
+            #[cfg(feature = "tracing")]
+            let _span = tracing::trace_span!(
+                "boundpool.job",
+                pool = %shared.name,
+                queue_wait_us = start.saturating_duration_since(at).as_micros() as u64,
+            )
+            .entered();
+            if execute(shared, tally, job) {
+                latency.run_time.record(start.elapsed());
+            }
         }
+        _ => {
+            #[cfg(feature = "tracing")]
+            let _span = tracing::trace_span!("boundpool.job", pool = %shared.name).entered();
+            execute(shared, tally, job);
+        }
+    }
+}
+
+/// Runs a job's closure if nobody ran or cancelled it yet; true if it ran here.
+fn execute(shared: &Shared, tally: &Tally, job: Job) -> bool {
+    match job {
+        Job::Task(task) => task.run(Some(tally)),
         Job::Fire(f) => {
             tally.started();
             match panic::catch_unwind(AssertUnwindSafe(f)) {
@@ -80,6 +116,7 @@ pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job) {
                     shared.report_panic(payload);
                 }
             }
+            true
         }
     }
 }
