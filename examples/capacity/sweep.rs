@@ -1,0 +1,202 @@
+//! Measures one sweep point: a fresh pool, jobs arriving for a while, every figure the report
+//! needs. Latencies are taken from the client's clocks (end-to-end) and from the pool's own
+//! recording (queue wait); Little's law compares the pool's gauges against the client's view.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use boundpool::TrySubmitError;
+use hdrhistogram::Histogram;
+
+use crate::args::{Arrival, Plan};
+use crate::probe::{self, Quantiles};
+use crate::workload::{Calibration, JobSpec, Rng};
+
+/// How often the Little's-law sampler reads the pool's gauges.
+const SAMPLE_EVERY: Duration = Duration::from_millis(2);
+
+/// Everything measured at one (workers, queue capacity) point.
+#[derive(Debug, Clone)]
+pub struct Point {
+    pub workers: usize,
+    pub queue: usize,
+    /// Arrivals per second actually offered (open loop) or submitted (closed loop).
+    pub offered: f64,
+    pub accepted: u64,
+    pub rejected: u64,
+    pub completed: u64,
+    /// Completed jobs per second, from the first arrival until the pool drained.
+    pub throughput: f64,
+    /// Arrival (the scheduled time, in open loop) to job end.
+    pub latency: Quantiles,
+    /// Time in the queue before a worker took the job.
+    pub queue_wait: Quantiles,
+    pub peak_queued: usize,
+    /// Process CPU time over wall time over CPUs; `None` off Linux.
+    pub cpu_util: Option<f64>,
+    /// Mean jobs in the pool (running + queued), sampled from `stats()` from the first arrival
+    /// until the pool drained.
+    pub little_measured: f64,
+    /// Accepted arrivals per second over the same span.
+    pub accepted_rate: f64,
+    /// Mean time in the pool, submit to job end.
+    pub mean_in_pool: Duration,
+    /// `accepted_rate` × `mean_in_pool`.
+    pub little_predicted: f64,
+}
+
+impl Point {
+    /// measured ÷ predicted, 1.0 when both are zero.
+    pub fn little_ratio(&self) -> f64 {
+        if self.little_predicted > 0.0 {
+            self.little_measured / self.little_predicted
+        } else {
+            1.0
+        }
+    }
+}
+
+/// What the jobs of one point record as they end.
+struct Recorder {
+    /// Arrival to end, µs.
+    latency: Mutex<Histogram<u64>>,
+    /// Submit to start, µs: the client's view of the queue wait, used if the pool records none.
+    wait: Mutex<Histogram<u64>>,
+    /// Sum of submit-to-end times, ns, for Little's law.
+    in_pool_ns: AtomicU64,
+}
+
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("constant bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+impl Recorder {
+    fn job_ended(&self, arrival: Instant, submitted: Instant, started: Instant, ended: Instant) {
+        self.latency.lock().unwrap_or_else(|e| e.into_inner()).saturating_record(micros(ended - arrival));
+        self.wait.lock().unwrap_or_else(|e| e.into_inner()).saturating_record(micros(started - submitted));
+        let in_pool = u64::try_from((ended - submitted).as_nanos()).unwrap_or(u64::MAX);
+        // ORDERING: a sum read only after the pool has shut down (which joins every worker).
+        self.in_pool_ns.fetch_add(in_pool, Ordering::Relaxed);
+    }
+}
+
+/// Measures one point of `plan` on a fresh pool.
+pub fn run_point(
+    plan: &Plan,
+    workers: usize,
+    queue: usize,
+    calibration: Calibration,
+    cpus: usize,
+) -> Result<Point, boundpool::BuildError> {
+    let pool = probe::build_pool(workers, queue)?;
+    let recorder = Arc::new(Recorder {
+        latency: Mutex::new(histogram()),
+        wait: Mutex::new(histogram()),
+        in_pool_ns: 0.into(),
+    });
+    // The same seed at every point: each configuration sees the same jobs and arrival gaps.
+    let mut rng = Rng::new(plan.seed);
+    let stop = AtomicBool::new(false);
+    let (mut accepted, mut rejected) = (0u64, 0u64);
+
+    let cpu_before = probe::process_cpu_time();
+    let start = Instant::now();
+    let end = start + plan.duration;
+    let (window, samples) = std::thread::scope(|s| {
+        let sampler = s.spawn(|| {
+            let (mut sum, mut n) = (0u64, 0u64);
+            // ORDERING: a plain flag; nothing else is published through it.
+            while !stop.load(Ordering::Relaxed) {
+                let st = pool.stats();
+                sum += (st.running + st.queued) as u64;
+                n += 1;
+                std::thread::sleep(SAMPLE_EVERY);
+            }
+            (sum, n)
+        });
+
+        let mut next = start;
+        while next < end {
+            let spec = JobSpec::draw(&mut rng, plan.cpu, plan.io, calibration);
+            let arrival = match plan.arrival {
+                Arrival::Open { .. } => {
+                    let now = Instant::now();
+                    if next > now {
+                        std::thread::sleep(next - now);
+                    }
+                    next
+                }
+                Arrival::Closed => Instant::now(),
+            };
+            let rec = Arc::clone(&recorder);
+            let submitted = Instant::now();
+            let job = move || {
+                let started = Instant::now();
+                spec.run();
+                rec.job_ended(arrival, submitted, started, Instant::now());
+            };
+            match plan.arrival {
+                Arrival::Open { rate, poisson } => {
+                    match pool.try_spawn(job) {
+                        Ok(_detached) => accepted += 1,
+                        Err(TrySubmitError::Full(_)) => rejected += 1,
+                        Err(TrySubmitError::Shutdown(_)) => break,
+                    }
+                    let gap = if poisson { rng.exp(1.0 / rate) } else { 1.0 / rate };
+                    next += Duration::from_secs_f64(gap);
+                }
+                Arrival::Closed => match pool.spawn(job) {
+                    Ok(_detached) => {
+                        accepted += 1;
+                        next = Instant::now();
+                    }
+                    Err(_) => break,
+                },
+            }
+        }
+        let window = start.elapsed();
+        // Run every queued job and join the workers; the sampler goes on until the pool is
+        // empty, so that Little's law holds over the whole run, drain included.
+        pool.shutdown();
+        // ORDERING: see the sampler.
+        stop.store(true, Ordering::Relaxed);
+        (window, sampler.join().expect("the sampler does not panic"))
+    });
+    let elapsed = start.elapsed();
+    let cpu_after = probe::process_cpu_time();
+    let stats = pool.stats();
+
+    let latency_hist = recorder.latency.lock().unwrap_or_else(|e| e.into_inner());
+    let wait_hist = recorder.wait.lock().unwrap_or_else(|e| e.into_inner());
+    let completed = stats.completed;
+    let accepted_rate = accepted as f64 / elapsed.as_secs_f64();
+    // ORDERING: every job ended before shutdown returned (it joins the workers).
+    let in_pool_ns = recorder.in_pool_ns.load(Ordering::Relaxed);
+    let mean_in_pool = if completed > 0 { in_pool_ns as f64 / 1e9 / completed as f64 } else { 0.0 };
+    let cpu_util = match (cpu_before, cpu_after) {
+        (Some(a), Some(b)) => Some((b - a).as_secs_f64() / elapsed.as_secs_f64() / cpus as f64),
+        _ => None,
+    };
+    Ok(Point {
+        workers,
+        queue,
+        offered: (accepted + rejected) as f64 / window.as_secs_f64(),
+        accepted,
+        rejected,
+        completed,
+        throughput: completed as f64 / elapsed.as_secs_f64(),
+        latency: probe::hdr_quantiles(&latency_hist),
+        queue_wait: probe::queue_wait(&stats).unwrap_or_else(|| probe::hdr_quantiles(&wait_hist)),
+        peak_queued: stats.peak_queued,
+        cpu_util,
+        little_measured: if samples.1 > 0 { samples.0 as f64 / samples.1 as f64 } else { 0.0 },
+        accepted_rate,
+        mean_in_pool: Duration::from_secs_f64(mean_in_pool),
+        little_predicted: accepted_rate * mean_in_pool,
+    })
+}
