@@ -246,6 +246,7 @@ impl<T> JobQueue<T> {
     /// while one spins; in exchange a spinner that takes a job wakes a parked worker if more
     /// work is waiting, so parallelism still ramps up one worker at a time.
     pub(crate) fn pop(&self, index: usize, parker: &Parker) -> Option<T> {
+        let mut woken = false;
         loop {
             if let Some(item) = self.try_pop() {
                 return Some(item);
@@ -253,7 +254,7 @@ impl<T> JobQueue<T> {
             if self.drained() {
                 return None;
             }
-            if self.start_spinning() {
+            if self.start_spinning(woken) {
                 let found = self.spin();
                 // ORDERING: SeqCst, the spinner's write in the Dekker pattern with `fill`.
                 self.spinning.fetch_sub(1, Ordering::SeqCst);
@@ -269,7 +270,7 @@ impl<T> JobQueue<T> {
             match self.park(index, parker) {
                 Parked::Item(item) => return Some(item),
                 Parked::Drained => return None,
-                Parked::Woken => {}
+                Parked::Woken => woken = true,
             }
         }
     }
@@ -280,7 +281,15 @@ impl<T> JobQueue<T> {
         self.state.load(Ordering::SeqCst) == CLOSED
     }
 
-    fn start_spinning(&self) -> bool {
+    /// Counts the caller among the spinners if there is room, or always when `woken`: a
+    /// worker just woken for work looks for it a while before it parks again, so a stream of
+    /// jobs does not wake it once per job.
+    fn start_spinning(&self, woken: bool) -> bool {
+        if woken {
+            // ORDERING: as below.
+            self.spinning.fetch_add(1, Ordering::SeqCst);
+            return true;
+        }
         // ORDERING: SeqCst, the spinner count is read by submitters in a Dekker pattern.
         let mut now = self.spinning.load(Ordering::SeqCst);
         while now < self.max_spinners {
