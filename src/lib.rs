@@ -99,6 +99,31 @@
 //! A [`JobHandle`] is a [`Future`](std::future::Future): `pool.spawn(f)?.await` offloads
 //! blocking or CPU-heavy work from an async task with no runtime dependency.
 //!
+//! # Recyclers
+//!
+//! [`BufferPool`] recycles byte buffers like Go's `sync.Pool`: `get` never blocks, each thread
+//! has a private fast path, retention is bounded and oversized buffers are dropped.
+//! [`ObjectPool`] bounds how many costly objects (connections, encoders, parsers) exist, with
+//! blocking, non-blocking and timed checkout and `reset`/`validate` hooks.
+//!
+//! ```
+//! use boundpool::{BufferPool, ObjectPool};
+//! use std::io::Write;
+//!
+//! let buffers = BufferPool::new();
+//! let mut buf = buffers.get();
+//! write!(buf, "hello")?;
+//! drop(buf); // back to the pool, for this thread's next get()
+//!
+//! let encoders = ObjectPool::builder(|| Ok::<_, std::io::Error>(Vec::<u8>::with_capacity(4096)))
+//!     .max_live(2)
+//!     .reset(|v| v.clear())
+//!     .build()?;
+//! let mut enc = encoders.get()?;
+//! enc.extend_from_slice(b"frame");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # Correctness
 //!
 //! The queue, parking, shutdown and cancellation protocols are model-checked with loom (see
