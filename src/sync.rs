@@ -18,7 +18,7 @@ pub(crate) use std::sync::{Arc, Weak};
 pub(crate) use std::thread::{scope as thread_scope, Builder as ScopedBuilder};
 
 /// The locks of a scope's threads, which are std's scoped threads in both builds (see above).
-pub(crate) use parking_lot::{Condvar as ScopeCondvar, Mutex as ScopeMutex};
+pub(crate) use parking_lot::{Condvar as ScopeCondvar, Mutex as ScopeMutex, MutexGuard as ScopeMutexGuard};
 
 #[cfg(loom)]
 pub(crate) use self::model::*;

@@ -167,7 +167,7 @@ impl ThreadPool {
         F: Fn(I::Item) -> R + Sync,
         R: Send,
     {
-        match self.run_batch(items, |item| Ok::<R, Infallible>(f(item))) {
+        match self.try_map(items, |item| Ok::<R, Infallible>(f(item))) {
             Ok(values) => values,
             Err(never) => match never {},
         }
@@ -197,17 +197,6 @@ impl ThreadPool {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn try_map<I, F, R, E>(&self, items: I, f: F) -> Result<Vec<R>, E>
-    where
-        I: IntoIterator,
-        I::Item: Send,
-        F: Fn(I::Item) -> Result<R, E> + Sync,
-        R: Send,
-        E: Send,
-    {
-        self.run_batch(items, f)
-    }
-
-    fn run_batch<I, F, R, E>(&self, items: I, f: F) -> Result<Vec<R>, E>
     where
         I: IntoIterator,
         I::Item: Send,

@@ -16,7 +16,7 @@ use std::panic::{self, AssertUnwindSafe};
 
 use super::job::{Completion, JobCell, Plain, Task, Unjoined};
 use crate::error::JobError;
-use crate::sync::{self, Arc, ScopeCondvar as Condvar, ScopeMutex as Mutex};
+use crate::sync::{self, Arc, ScopeCondvar as Condvar, ScopeMutex as Mutex, ScopeMutexGuard as MutexGuard};
 
 /// What the scope's threads share.
 pub(crate) struct ScopeState<'scope> {
@@ -76,37 +76,32 @@ impl<'scope> ScopeState<'scope> {
         }
     }
 
-    /// A helper thread: run queued jobs until the scope is done.
-    fn help(&self) {
+    /// Runs queued jobs until `enough` holds with nothing queued, waiting for more while it
+    /// does not; returns with the lock held.
+    fn serve(&self, enough: impl Fn(&Queue<'scope>) -> bool) -> MutexGuard<'_, Queue<'scope>> {
         let mut inner = self.inner.lock();
         loop {
             if let Some(task) = inner.queued.pop_front() {
                 drop(inner);
                 self.run(&*task);
                 inner = self.inner.lock();
-            } else if inner.done {
-                return;
+            } else if enough(&inner) {
+                return inner;
             } else {
                 self.changed.wait(&mut inner);
             }
         }
     }
 
+    /// A helper thread: run queued jobs until the scope is done.
+    fn help(&self) {
+        let _done = self.serve(|queue| queue.done);
+    }
+
     /// The calling thread, once the scope's closure returned: run queued jobs and wait until
     /// every job has ended, then release the helpers.
     fn finish(&self) -> Option<Box<dyn Any + Send>> {
-        let mut inner = self.inner.lock();
-        loop {
-            if let Some(task) = inner.queued.pop_front() {
-                drop(inner);
-                self.run(&*task);
-                inner = self.inner.lock();
-            } else if inner.unfinished == 0 {
-                break;
-            } else {
-                self.changed.wait(&mut inner);
-            }
-        }
+        let mut inner = self.serve(|queue| queue.unfinished == 0);
         inner.done = true;
         self.changed.notify_all();
         let all = mem::take(&mut *inner.all);
