@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use super::cancel::CancelToken;
 use super::stats::{Outcome, Tally};
 use crate::error::JobError;
-use crate::sync::{self, Arc, Backoff, Condvar, Mutex};
+use crate::sync::{self, Arc, AtomicBool, Backoff, Condvar, Mutex, Ordering};
 
 /// How long a joiner keeps checking for the result before it parks.
 const JOIN_PATIENCE: Duration = Duration::from_micros(20);
@@ -129,6 +129,9 @@ struct CellState<F, T> {
 pub(crate) struct JobCell<F, T> {
     state: Mutex<CellState<F, T>>,
     done: Condvar,
+    /// Set (under the lock) when the result is stored: lets `is_finished` and a spinning
+    /// joiner look without taking the lock.
+    finished: AtomicBool,
     /// With `spawn_with`: a job whose token is cancelled before it starts never runs.
     token: Option<CancelToken>,
 }
@@ -142,6 +145,7 @@ where
         JobCell {
             state: Mutex::new(CellState { stage: Stage::Pending(f), waker: None, sleepers: false }),
             done: Condvar::new(),
+            finished: AtomicBool::new(false),
             token,
         }
     }
@@ -159,6 +163,9 @@ where
         let waker = {
             let mut state = self.state.lock();
             state.stage = Stage::Done(result);
+            // ORDERING: Release publishes the result to whoever reads the flag with Acquire
+            // (they still take the lock to move it out).
+            self.finished.store(true, Ordering::Release);
             if mem::take(&mut state.sleepers) {
                 self.done.notify_all();
             }
@@ -217,6 +224,8 @@ where
                 c.ended(Outcome::Cancelled, false);
             }
             let f = mem::replace(&mut state.stage, Stage::Done(Err(JobError::cancelled())));
+            // ORDERING: as in `finish`.
+            self.finished.store(true, Ordering::Release);
             if mem::take(&mut state.sleepers) {
                 self.done.notify_all();
             }
@@ -237,7 +246,8 @@ where
     T: Send,
 {
     fn is_finished(&self) -> bool {
-        matches!(self.state.lock().stage, Stage::Done(_) | Stage::Taken)
+        // ORDERING: Acquire pairs with the Release stores in `finish` and `cancel`.
+        self.finished.load(Ordering::Acquire)
     }
 
     fn is_pending(&self) -> bool {
