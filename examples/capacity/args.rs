@@ -33,8 +33,11 @@ const WORKERS_PER_CPU: usize = 8;
 /// jobs/s, so the queue fills and arrivals are rejected), 4 workers run at 90 % utilisation with
 /// a long queueing tail, and 8 or 16 workers are comfortably over-provisioned, even on a 2-core
 /// machine.
+///
+/// Output: a table, `capacity.csv` and `capacity.svg` in `--out`, a Little's-law check and a
+/// final line starting `recommended:`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "capacity", version, about, long_about = None)]
+#[command(name = "capacity", version)]
 pub struct Args {
     /// CPU time per job (a calibrated spin): `[fixed:|exp:]DURATION`, e.g. `exp:200us`, `fixed:1ms`,
     /// `0`. A bare duration is fixed; `exp:` draws each job's time from an exponential
@@ -47,7 +50,8 @@ pub struct Args {
     pub io: TimeDist,
 
     /// Open-loop arrival rate in jobs per second. Arrivals keep to their schedule whatever the
-    /// pool does; a job that finds the queue full (`try_spawn`) is rejected and counted.
+    /// pool does; a job that finds the queue full (`try_spawn`) is rejected and counted
+    /// [default: 3000, see above].
     #[arg(long, value_name = "JOBS_PER_S", allow_negative_numbers = true, value_parser = parse_rate)]
     #[arg(conflicts_with = "closed")]
     pub rate: Option<f64>,
@@ -185,6 +189,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     }
     let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
+    if number.is_empty() {
+        return Err(format!("`{s}` is not a duration such as 200us or 1.5ms"));
+    }
     let scale = match unit.trim() {
         "ns" => 1e-9,
         "us" | "µs" => 1e-6,
