@@ -163,7 +163,7 @@ pub fn choose<'a>(points: &'a [Point], plan: &Plan) -> Option<(&'a Point, bool)>
 pub fn closing(points: &[Point], plan: &Plan) -> String {
     let load = match plan.arrival {
         Arrival::Open { rate, .. } => format!("{rate:.0} jobs/s offered"),
-        Arrival::Closed => "closed loop".to_owned(),
+        Arrival::Closed => "the closed-loop load".to_owned(),
     };
     let target = fmt_duration(plan.target_p99);
     let Some((p, ok)) = choose(points, plan) else {
