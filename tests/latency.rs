@@ -101,8 +101,12 @@ fn the_pool_records_queue_wait_and_run_time_per_job() {
 }
 
 #[test]
-fn without_recording_the_histograms_stay_empty() {
+fn recording_is_on_by_default_and_can_be_turned_off() {
     let pool = ThreadPool::new(1).unwrap();
+    pool.spawn(|| ()).unwrap().join().unwrap();
+    assert_eq!(pool.stats().run_time.count(), 1);
+
+    let pool = ThreadPool::builder().workers(1).record_latency(false).build().unwrap();
     pool.spawn(|| ()).unwrap().join().unwrap();
     let stats = pool.stats();
     assert_eq!((stats.queue_wait.count(), stats.run_time.count()), (0, 0));

@@ -49,10 +49,10 @@ pub struct Stats {
     pub rejected: u64,
     /// The most jobs that were ever waiting in the queue at once.
     pub peak_queued: usize,
-    /// How long queued jobs waited from submission to start, when the pool was built with
-    /// [`record_latency(true)`](crate::Builder::record_latency); empty otherwise.
+    /// How long queued jobs waited from submission to start (empty when the pool was built
+    /// with [`record_latency(false)`](crate::Builder::record_latency)).
     pub queue_wait: LatencyHistogram,
-    /// How long queued jobs ran, when the pool records latency; empty otherwise.
+    /// How long queued jobs ran (empty when the pool does not record latency).
     pub run_time: LatencyHistogram,
 }
 
