@@ -193,9 +193,9 @@ impl Builder {
     /// Recording costs two clock reads per job and about 16 KiB per worker, and takes no lock:
     /// each worker writes its own histograms and `stats()` merges them. Measured on a 2-core
     /// machine it makes a stream of empty jobs about 6 % slower and of 1 µs jobs about 7 %
-    /// (`cargo bench --bench pool`); turn it off when even that matters. Jobs run inline
-    /// (caller-runs, a worker joining an unstarted job, `shutdown_now` hand-backs) are not
-    /// recorded.
+    /// (`cargo bench --bench pool`); turn it off when even that matters. Both are recorded
+    /// before the job's handle resolves. Jobs run inline (caller-runs, a worker joining an
+    /// unstarted job, `shutdown_now` hand-backs) have a run time but no queue wait.
     ///
     /// ```
     /// let pool = boundpool::ThreadPool::builder().workers(2).build()?;

@@ -204,9 +204,12 @@ where
         if let Some(c) = tally {
             c.started();
         }
+        let started = tally.and_then(Tally::run_started);
         let token = self.token.as_ref();
         let result = panic::catch_unwind(AssertUnwindSafe(move || f.call(token))).map_err(JobError::panic);
         if let Some(c) = tally {
+            // Recorded before the handle resolves, like the counters.
+            c.run_ended(started);
             let outcome = if result.is_ok() { Outcome::Completed } else { Outcome::Panicked };
             c.ended(outcome, true);
         }

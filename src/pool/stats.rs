@@ -1,5 +1,7 @@
 //! The pool's counters and the snapshots built from them.
 
+use std::time::Instant;
+
 use super::latency::{LatencyHistogram, Recorder};
 use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Ordering};
 
@@ -132,6 +134,18 @@ impl Tally {
     /// The latency recorders, when the pool records latency.
     pub(crate) fn latency(&self) -> Option<&Latency> {
         self.latency.as_deref()
+    }
+
+    /// The time a job starts, when run times are recorded.
+    pub(crate) fn run_started(&self) -> Option<Instant> {
+        self.latency.as_ref().map(|_| Instant::now())
+    }
+
+    /// Records the run time of a job that started at `started` (from `run_started`).
+    pub(crate) fn run_ended(&self, started: Option<Instant>) {
+        if let (Some(latency), Some(started)) = (self.latency(), started) {
+            latency.run_time.record(started.elapsed());
+        }
     }
 
     fn bump(&self, counter: &AtomicU64) {

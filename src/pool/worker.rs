@@ -78,45 +78,45 @@ impl Drop for ExitGuard<'_> {
 }
 
 /// Runs one job on the calling thread, with its panic caught and counted in `tally`. With the
-/// time it was queued, and a tally that records latency, records its queue wait and run time.
+/// time it was queued, and a tally that records latency, records its queue wait.
 pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job, queued_at: Option<Instant>) {
-    match (queued_at, tally.latency()) {
+    let waited = match (queued_at, tally.latency()) {
         (Some(at), Some(latency)) => {
-            let start = Instant::now();
-            latency.queue_wait.record(start.saturating_duration_since(at));
-            #[cfg(feature = "tracing")]
-            let _span = tracing::trace_span!(
-                "boundpool.job",
-                pool = %shared.name,
-                queue_wait_us = start.saturating_duration_since(at).as_micros() as u64,
-            )
-            .entered();
-            if execute(shared, tally, job) {
-                latency.run_time.record(start.elapsed());
-            }
+            let waited = at.elapsed();
+            latency.queue_wait.record(waited);
+            Some(waited)
         }
-        _ => {
-            #[cfg(feature = "tracing")]
-            let _span = tracing::trace_span!("boundpool.job", pool = %shared.name).entered();
-            execute(shared, tally, job);
-        }
-    }
+        _ => None,
+    };
+    #[cfg(feature = "tracing")]
+    let _span = tracing::trace_span!(
+        "boundpool.job",
+        pool = %shared.name,
+        queue_wait_us = waited.map(|w| w.as_micros() as u64),
+    )
+    .entered();
+    let _ = waited;
+    execute(shared, tally, job);
 }
 
-/// Runs a job's closure if nobody ran or cancelled it yet; true if it ran here.
-fn execute(shared: &Shared, tally: &Tally, job: Job) -> bool {
+/// Runs a job's closure if nobody ran or cancelled it yet.
+fn execute(shared: &Shared, tally: &Tally, job: Job) {
     match job {
-        Job::Task(task) => task.run(Some(tally)),
+        Job::Task(task) => {
+            task.run(Some(tally));
+        }
         Job::Fire(f) => {
             tally.started();
-            match panic::catch_unwind(AssertUnwindSafe(f)) {
+            let started = tally.run_started();
+            let ran = panic::catch_unwind(AssertUnwindSafe(f));
+            tally.run_ended(started);
+            match ran {
                 Ok(()) => tally.ended(Outcome::Completed, true),
                 Err(payload) => {
                     tally.ended(Outcome::Panicked, true);
                     shared.report_panic(payload);
                 }
             }
-            true
         }
     }
 }
