@@ -75,7 +75,8 @@ def svg(results, path):
     if not bars:
         return False
     width, row, left = 900, 22, 430
-    height = row * (len(bars) + len({b[0] for b in bars})) + 60
+    groups = len({b[0] for b in bars})
+    height = 40 + groups * (6 + row) + len(bars) * row + 20
     top = max(b[2] for b in bars)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
