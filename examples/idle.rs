@@ -25,7 +25,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // A burst, so the workers have just been busy when the idle period starts.
     let handles: Vec<_> = (0..10_000u64).map(|i| pool.spawn(move || i * i).expect("open")).collect();
     let sum: u64 = handles.into_iter().map(|h| h.join().expect("ran")).sum();
-    println!("burst done ({} jobs, checksum {sum}); idling {idle_for:?} with {} workers", 10_000, pool.workers());
+    println!(
+        "burst done ({} jobs, checksum {sum}); idling {idle_for:?} with {} workers",
+        10_000,
+        pool.workers()
+    );
 
     let (Some(before), start) = (cpu_time(), Instant::now()) else {
         println!("CPU time is only read on Linux; nothing to measure here");
