@@ -5,8 +5,15 @@ use std::sync::{Arc, Mutex};
 
 use boundpool::ThreadPool;
 
+mod common;
+use common::bounded;
+
 #[test]
 fn hooks_run_once_per_worker_on_that_worker() {
+    bounded(30, hooks_run_once_per_worker);
+}
+
+fn hooks_run_once_per_worker() {
     let started = Arc::new(Mutex::new(Vec::new()));
     let stopped = Arc::new(Mutex::new(Vec::new()));
     let (s, t) = (started.clone(), stopped.clone());
@@ -33,6 +40,10 @@ fn hooks_run_once_per_worker_on_that_worker() {
 
 #[test]
 fn a_panicking_hook_goes_to_the_panic_handler_and_the_worker_lives() {
+    bounded(30, a_panicking_hook);
+}
+
+fn a_panicking_hook() {
     let handled = Arc::new(AtomicUsize::new(0));
     let h = handled.clone();
     let pool = ThreadPool::builder()

@@ -288,8 +288,8 @@ where
     fn take(&self) -> Result<T, JobError> {
         match mem::replace(&mut self.state.lock().stage, Stage::Taken) {
             Stage::Done(result) => result,
-            // Callers wait for `Done` first; a handle is consumed by taking.
-            _ => unreachable!("boundpool: job result taken before the job finished"),
+            // Callers wait for `Done` first; only polling to completion can have taken it.
+            _ => panic!("boundpool: the job's result was already taken by polling the handle to completion"),
         }
     }
 
