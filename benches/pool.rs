@@ -88,7 +88,21 @@ fn workers() -> usize {
     thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// `JOBS` jobs of `work` rounds submitted from one thread, then waited for, on each candidate.
+/// `JOBS` jobs of `rounds` rounds through `execute`, waited for with a latch.
+fn execute_all(pool: &ThreadPool, rounds: u32) {
+    let latch = Latch::new(JOBS);
+    for i in 0..JOBS {
+        let latch = latch.clone();
+        pool.execute(move || {
+            black_box(spin(i as u64, rounds));
+            latch.count_down();
+        })
+        .expect("open");
+    }
+    latch.wait();
+}
+
+/// `JOBS` jobs of `rounds` rounds submitted from one thread, then waited for, on each candidate.
 fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     let n = workers();
     let pool = ThreadPool::builder().workers(n).record_latency(false).build().expect("boundpool");
@@ -101,33 +115,10 @@ fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     group.throughput(Throughput::Elements(JOBS as u64));
     group.sample_size(20);
     group.bench_function(BenchmarkId::new("boundpool execute", JOBS), |b| {
-        b.iter(|| {
-            let latch = Latch::new(JOBS);
-            for i in 0..JOBS {
-                let latch = latch.clone();
-                pool.execute(move || {
-                    black_box(spin(i as u64, rounds));
-                    latch.count_down();
-                })
-                .expect("open");
-            }
-            latch.wait();
-        })
+        b.iter(|| execute_all(&pool, rounds))
     });
     group.bench_function(BenchmarkId::new("boundpool execute, latency recorded (default)", JOBS), |b| {
-        b.iter(|| {
-            let latch = Latch::new(JOBS);
-            for i in 0..JOBS {
-                let latch = latch.clone();
-                recording
-                    .execute(move || {
-                        black_box(spin(i as u64, rounds));
-                        latch.count_down();
-                    })
-                    .expect("open");
-            }
-            latch.wait();
-        })
+        b.iter(|| execute_all(&recording, rounds))
     });
     group.bench_function(BenchmarkId::new("boundpool spawn+join", JOBS), |b| {
         b.iter(|| {
