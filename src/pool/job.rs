@@ -258,6 +258,9 @@ where
     }
 
     fn wait(&self, deadline: Option<Instant>) -> bool {
+        if self.is_finished() {
+            return true;
+        }
         // Short jobs often finish within microseconds: look again for a while before parking.
         let mut backoff = Backoff::new();
         while backoff.snooze(JOIN_PATIENCE) {

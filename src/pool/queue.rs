@@ -140,6 +140,10 @@ impl<T> JobQueue<T> {
     /// Reserves a slot, waiting for room until `deadline` (forever if `None`). `Full` comes
     /// back only once the deadline passed; `Closed` as soon as the queue closes.
     pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<usize, Refusal> {
+        match self.try_reserve() {
+            Err(Refusal::Full) => {}
+            done => return done,
+        }
         // Workers usually free a slot within microseconds: look again for a while before
         // paying for a park and a wake-up.
         let mut backoff = Backoff::new();
