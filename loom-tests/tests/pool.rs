@@ -230,3 +230,28 @@ fn error_group_first_error_wins() {
         }
     });
 }
+
+/// A submitter blocked on a full queue is woken when a worker takes a job and frees a slot
+/// (no lost wake-up), and both jobs run.
+#[test]
+fn blocked_submitter_woken_by_a_take() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1, 1));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let job = |ran: Arc<AtomicUsize>| {
+            move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        pool.execute(job(ran.clone())).unwrap();
+        let submitter = {
+            let (pool, ran) = (pool.clone(), ran.clone());
+            // Blocks while the first job still holds the only slot.
+            thread::spawn(move || pool.execute(job(ran)).is_ok())
+        };
+        assert!(submitter.join().unwrap(), "the blocked submit must be accepted once room appears");
+        let report = pool.shutdown();
+        assert_eq!(ran.load(Ordering::SeqCst), 2);
+        assert_eq!(report.completed, 2);
+    });
+}

@@ -77,6 +77,11 @@ impl Shared {
         worker::handle_panic(self.hooks.panic.as_ref(), payload);
     }
 
+    /// The pool's totals so far.
+    fn report(&self) -> ShutdownReport {
+        self.counters.report(self.queue.reserved_total())
+    }
+
     /// Fills a reserved slot, stamping the job with the time if the pool records latency.
     fn enqueue(&self, job: Job) {
         let at = self.record_latency.then(Instant::now);
@@ -174,7 +179,7 @@ impl ThreadPool {
             Room::Refuse => queue.try_reserve(),
             Room::Wait(_) if worker::is_worker_of(&self.shared) => match queue.try_reserve() {
                 Err(Refusal::Full) => {
-                    self.shared.counters.submitted();
+                    self.shared.counters.submitted_inline();
                     return Ok(Admitted::Inline);
                 }
                 other => other,
@@ -183,12 +188,18 @@ impl ThreadPool {
         };
         match reserved {
             Ok(depth) => {
-                self.shared.counters.submitted();
-                self.shared.counters.observe_depth(depth);
+                // Counted as submitted by the reservation itself.
+                if let Some(depth) = depth {
+                    self.shared.counters.observe_depth(depth);
+                }
                 Ok(Admitted::Queued)
             }
             Err(refusal) => {
                 self.shared.counters.rejected();
+                if refusal == Refusal::Full {
+                    // Refused for want of room: the queue was as deep as it can be.
+                    self.shared.counters.observe_depth(queue.capacity());
+                }
                 #[cfg(feature = "tracing")]
                 tracing::debug!(pool = %self.shared.name, reason = ?refusal, "submission refused");
                 Err(refusal)
@@ -439,7 +450,8 @@ impl ThreadPool {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn stats(&self) -> Stats {
-        self.shared.counters.snapshot(self.shared.life.alive(), self.shared.queue.len())
+        let queue = &self.shared.queue;
+        self.shared.counters.snapshot(self.shared.life.alive(), queue.len(), queue.reserved_total())
     }
 
     /// True once shutdown has started: every submission is refused from then on.

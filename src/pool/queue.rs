@@ -1,13 +1,17 @@
 //! The bounded job queue and the protocol that parks and wakes workers and submitters.
 //!
-//! One atomic word, `state`, holds the closed bit and the number of reserved slots. A submitter
-//! first reserves a slot with a CAS that fails if the queue is closed or full, then pushes its
-//! job into a lock-free segmented queue (memory grows with what is queued, not with the bound).
-//! A worker pops a job and then releases its slot. Because reserving and closing go through the
-//! same word, a submit racing a shutdown is decided in one place: the job is either counted
-//! before the close (and will be run or handed back) or refused with its closure.
+//! One atomic word, `tail`, holds the closed bit and the number of slots ever reserved; only
+//! submitters write it. A submitter reserves a slot with a CAS that fails if the queue is closed
+//! or full, then pushes its job into a lock-free segmented queue (memory grows with what is
+//! queued, not with the bound). Each worker counts the jobs it takes on its own cache line, so
+//! on the fast paths submitters and workers write no shared word: the queue's depth is the
+//! reservations minus the sum of the takes, and submitters re-add the takes only when their
+//! cached sum says the queue is full. Because reserving and closing go through the same word, a
+//! submit racing a shutdown is decided in one place: the job is either counted before the close
+//! (and will be run or handed back) or refused with its closure.
 //!
-//! Workers exit once the queue is closed and no slot is reserved, so every accepted job runs.
+//! Workers exit once the queue is closed and every reserved job was taken, so every accepted
+//! job runs.
 //!
 //! Idle workers park on their own parker and register in a lock-free idle set (a flag per
 //! worker and a count); blocked submitters park on a mutex and condition variable. The fast
@@ -35,11 +39,14 @@ const WORKER_PATIENCE: Duration = Duration::from_micros(5);
 /// How long a submitter facing a full queue keeps looking for room before it parks.
 const SUBMIT_PATIENCE: Duration = Duration::from_micros(20);
 
+/// Submitters measure the queue's exact depth (for the peak) every this many reservations.
+pub(crate) const DEPTH_SAMPLE: usize = 16;
+
 const CLOSED: usize = 1;
 const ONE: usize = 2;
 
-fn reserved(state: usize) -> usize {
-    state >> 1
+fn reserved(tail: usize) -> usize {
+    tail >> 1
 }
 
 /// How a park ended.
@@ -61,8 +68,15 @@ pub(crate) enum Refusal {
 pub(crate) struct JobQueue<T> {
     items: SegQueue<T>,
     capacity: usize,
-    /// Closed bit | reserved slots << 1.
-    state: CachePadded<AtomicUsize>,
+    /// Closed bit | slots ever reserved << 1. Written by submitters only.
+    tail: CachePadded<AtomicUsize>,
+    /// Jobs taken out of the queue: one counter per worker (written by that worker only), then
+    /// one for every other thread (`shutdown_now` draining).
+    taken: Box<[CachePadded<AtomicUsize>]>,
+    /// A recent sum of `taken`, never more than the true sum: what submitters check room by.
+    taken_seen: CachePadded<AtomicUsize>,
+    /// Set once, after the closed bit: lets workers see the close without reading `tail`.
+    closed: CachePadded<AtomicBool>,
     /// Per worker: registered idle (parked or about to park) and not yet claimed by a waker.
     idle: Box<[CachePadded<AtomicBool>]>,
     /// How many `idle` flags are set.
@@ -88,7 +102,10 @@ impl<T> JobQueue<T> {
         let queue = JobQueue {
             items: SegQueue::new(),
             capacity,
-            state: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            taken: (0..=workers).map(|_| CachePadded::new(AtomicUsize::new(0))).collect(),
+            taken_seen: CachePadded::new(AtomicUsize::new(0)),
+            closed: CachePadded::new(AtomicBool::new(false)),
             idle: (0..workers).map(|_| CachePadded::new(AtomicBool::new(false))).collect(),
             idle_count: CachePadded::new(AtomicUsize::new(0)),
             unparkers: parkers.iter().map(|p| p.unparker().clone()).collect(),
@@ -107,39 +124,72 @@ impl<T> JobQueue<T> {
 
     /// Jobs reserved or queued, not yet taken by a worker.
     pub(crate) fn len(&self) -> usize {
-        // ORDERING: a snapshot for statistics.
-        reserved(self.state.load(Ordering::Relaxed))
+        // Takes first: a take read before its reservation could make the difference negative.
+        let taken = self.taken_total();
+        self.reserved_total().saturating_sub(taken)
+    }
+
+    /// Slots ever reserved: every job accepted into the queue.
+    pub(crate) fn reserved_total(&self) -> usize {
+        // ORDERING: SeqCst, after the takes summed by callers that subtract.
+        reserved(self.tail.load(Ordering::SeqCst))
+    }
+
+    fn taken_total(&self) -> usize {
+        // ORDERING: SeqCst loads; the sum is exact once the queue is quiet, and never more
+        // than the true total while it is not.
+        self.taken.iter().map(|t| t.load(Ordering::SeqCst)).fold(0, usize::wrapping_add)
     }
 
     pub(crate) fn is_closed(&self) -> bool {
         // ORDERING: SeqCst, so a caller that saw the close also sees what preceded it.
-        self.state.load(Ordering::SeqCst) & CLOSED != 0
+        self.tail.load(Ordering::SeqCst) & CLOSED != 0
     }
 
-    /// Reserves a slot without blocking, returning the queue depth including it. A reserved
-    /// slot must be [`fill`](Self::fill)ed promptly: workers wait for it.
-    pub(crate) fn try_reserve(&self) -> Result<usize, Refusal> {
-        // ORDERING: SeqCst throughout: the reservation is one side of the Dekker pattern with
+    /// Reserves a slot without blocking. Returns the queue's depth including it when it was
+    /// measured exactly (every [`DEPTH_SAMPLE`]th reservation, and whenever the queue looked
+    /// full). A reserved slot must be [`fill`](Self::fill)ed promptly: workers wait for it.
+    pub(crate) fn try_reserve(&self) -> Result<Option<usize>, Refusal> {
+        // ORDERING: SeqCst throughout: the reservation is one side of the Dekker patterns with
         // parking workers and with `close`.
-        let mut state = self.state.load(Ordering::SeqCst);
+        let mut tail = self.tail.load(Ordering::SeqCst);
         loop {
-            if state & CLOSED != 0 {
+            if tail & CLOSED != 0 {
                 return Err(Refusal::Closed);
             }
-            if reserved(state) >= self.capacity {
-                return Err(Refusal::Full);
-            }
+            let depth = self.depth_before(reserved(tail))?;
             // ORDERING: see above.
-            match self.state.compare_exchange_weak(state, state + ONE, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return Ok(reserved(state) + 1),
-                Err(now) => state = now,
+            match self.tail.compare_exchange_weak(tail, tail + ONE, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Ok(depth.map(|d| d + 1)),
+                Err(now) => tail = now,
             }
         }
     }
 
+    /// `Full`, or room with `reserved` slots reserved, and the depth when it was measured.
+    /// Re-adds the takes only when the cached sum says full, or to sample the depth: a worker
+    /// that keeps up costs the submitter almost nothing.
+    fn depth_before(&self, reserved: usize) -> Result<Option<usize>, Refusal> {
+        // ORDERING: the cached sum is a hint; only a fresh sum may refuse.
+        let seen = self.taken_seen.load(Ordering::Relaxed);
+        if reserved.wrapping_sub(seen) < self.capacity && reserved % DEPTH_SAMPLE != 0 {
+            return Ok(None);
+        }
+        let taken = self.taken_total();
+        // ORDERING: a hint, as above; `fetch_max` keeps it from going back.
+        self.taken_seen.fetch_max(taken, Ordering::Relaxed);
+        let depth = reserved.wrapping_sub(taken);
+        if depth < self.capacity {
+            Ok(Some(depth))
+        } else {
+            Err(Refusal::Full)
+        }
+    }
+
     /// Reserves a slot, waiting for room until `deadline` (forever if `None`). `Full` comes
-    /// back only once the deadline passed; `Closed` as soon as the queue closes.
-    pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<usize, Refusal> {
+    /// back only once the deadline passed; `Closed` as soon as the queue closes. The depth is
+    /// as in [`try_reserve`](Self::try_reserve).
+    pub(crate) fn reserve(&self, deadline: Option<Instant>) -> Result<Option<usize>, Refusal> {
         match self.try_reserve() {
             Err(Refusal::Full) => {}
             done => return done,
@@ -159,7 +209,7 @@ impl<T> JobQueue<T> {
         let mut guard = self.lock.lock();
         // ORDERING: SeqCst, the submitter's write in the Dekker pattern with `release`.
         self.waiting_submitters.fetch_add(1, Ordering::SeqCst);
-        // ORDERING: the fence between that write and the read of `state` in `try_reserve`.
+        // ORDERING: the fence between that write and the reads of `taken` in `try_reserve`.
         fence(Ordering::SeqCst);
         let result = loop {
             match self.try_reserve() {
@@ -217,27 +267,45 @@ impl<T> JobQueue<T> {
         }
     }
 
-    /// Takes one item without blocking, releasing its slot.
-    pub(crate) fn try_pop(&self) -> Option<T> {
+    /// Takes one item without blocking and counts it in `taken[slot]`: a worker's own index,
+    /// or [`OUTSIDE`](Self::OUTSIDE) for any other thread.
+    pub(crate) fn try_pop(&self, slot: usize) -> Option<T> {
         let item = self.items.pop()?;
-        self.release();
+        self.release(slot);
         Some(item)
     }
 
-    fn release(&self) {
-        // ORDERING: SeqCst, the worker's write in the Dekker pattern with blocked submitters.
-        let before = self.state.fetch_sub(ONE, Ordering::SeqCst);
-        // ORDERING: the fence between that write and the read of `waiting_submitters`.
-        fence(Ordering::SeqCst);
-        if before == CLOSED | ONE {
-            // The last accepted job left a closed queue: idle workers may now exit. One that
-            // registers after this fence sees the drained state itself.
-            self.wake(true);
+    /// The `taken` slot of threads that are not workers.
+    pub(crate) fn outside(&self) -> usize {
+        self.taken.len() - 1
+    }
+
+    fn release(&self, slot: usize) {
+        let taken = &self.taken[slot];
+        if slot == self.outside() {
+            // ORDERING: SeqCst, the taker's write in the Dekker patterns below.
+            taken.fetch_add(1, Ordering::SeqCst);
+        } else {
+            // ORDERING: only worker `slot` writes its counter: a load and a store suffice.
+            let now = taken.load(Ordering::Relaxed);
+            // ORDERING: SeqCst, the taker's write in the Dekker patterns below.
+            taken.store(now.wrapping_add(1), Ordering::SeqCst);
         }
-        // ORDERING: SeqCst, the worker's read in the same pattern.
+        // ORDERING: the fence between that write and the reads of `waiting_submitters` and
+        // `closed`: the taker's half of the Dekker patterns with a blocked submitter (which
+        // sums the takes after registering) and with a parking worker (which checks for the
+        // drained state after registering).
+        fence(Ordering::SeqCst);
+        // ORDERING: SeqCst, the taker's read in the pattern with blocked submitters.
         if self.waiting_submitters.load(Ordering::SeqCst) > 0 {
             let _guard = self.lock.lock();
             self.room.notify_one();
+        }
+        // ORDERING: SeqCst; `closed` is written once, after the closed bit.
+        if self.closed.load(Ordering::SeqCst) && self.drained() {
+            // The last accepted job left a closed queue: idle workers may now exit. One that
+            // registers after the fence above sees the drained state itself.
+            self.wake(true);
         }
     }
 
@@ -252,14 +320,14 @@ impl<T> JobQueue<T> {
     pub(crate) fn pop(&self, index: usize, parker: &Parker) -> Option<T> {
         let mut woken = false;
         loop {
-            if let Some(item) = self.try_pop() {
+            if let Some(item) = self.try_pop(index) {
                 return Some(item);
             }
             if self.drained() {
                 return None;
             }
             if self.start_spinning(woken) {
-                let found = self.spin();
+                let found = self.spin(index);
                 // ORDERING: SeqCst, the spinner's write in the Dekker pattern with `fill`.
                 self.spinning.fetch_sub(1, Ordering::SeqCst);
                 if let Some(item) = found {
@@ -279,10 +347,13 @@ impl<T> JobQueue<T> {
         }
     }
 
-    /// Closed with nothing reserved: nothing more can come.
+    /// Closed, and every reserved job taken: nothing more can come.
     fn drained(&self) -> bool {
-        // ORDERING: SeqCst, ordered with every reservation and with `close`.
-        self.state.load(Ordering::SeqCst) == CLOSED
+        // ORDERING: SeqCst; once `closed` is seen, `tail` no longer moves.
+        if !self.closed.load(Ordering::SeqCst) {
+            return false;
+        }
+        self.taken_total() == self.reserved_total()
     }
 
     /// Counts the caller among the spinners if there is room, or always when `woken`: a
@@ -307,10 +378,10 @@ impl<T> JobQueue<T> {
     }
 
     /// Looks for an item until the worker's patience runs out.
-    fn spin(&self) -> Option<T> {
+    fn spin(&self, index: usize) -> Option<T> {
         let mut backoff = Backoff::new();
         while backoff.snooze(WORKER_PATIENCE) {
-            if let Some(item) = self.try_pop() {
+            if let Some(item) = self.try_pop(index) {
                 return Some(item);
             }
             if self.drained() {
@@ -330,7 +401,7 @@ impl<T> JobQueue<T> {
         self.idle_count.fetch_add(1, Ordering::SeqCst);
         // ORDERING: the fence between the registration and the reads of the queue below.
         fence(Ordering::SeqCst);
-        let parked = if let Some(item) = self.try_pop() {
+        let parked = if let Some(item) = self.try_pop(index) {
             Parked::Item(item)
         } else if self.drained() {
             Parked::Drained
@@ -352,7 +423,9 @@ impl<T> JobQueue<T> {
     /// and exit; blocked submitters get their item back. Returns true for the call that closed.
     pub(crate) fn close(&self) -> bool {
         // ORDERING: SeqCst, one order with every reservation.
-        let before = self.state.fetch_or(CLOSED, Ordering::SeqCst);
+        let before = self.tail.fetch_or(CLOSED, Ordering::SeqCst);
+        // ORDERING: SeqCst, after the bit: a worker that sees the flag sees the final tail.
+        self.closed.store(true, Ordering::SeqCst);
         // ORDERING: the fence between the close and the read of the idle set: a worker that
         // registers after it sees the closed state itself.
         fence(Ordering::SeqCst);

@@ -98,7 +98,7 @@ impl Shared {
     /// From one of the pool's own workers this returns at once (a thread cannot join itself).
     pub(crate) fn finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
         if worker::is_worker_of(self) {
-            return Ok(self.counters.report());
+            return Ok(self.report());
         }
         let deadline = match wait {
             Wait::Forever => None,
@@ -109,7 +109,7 @@ impl Shared {
             return Err(ShutdownTimeout::new(busy));
         }
         self.life.join_all();
-        let report = self.counters.report();
+        let report = self.report();
         #[cfg(feature = "tracing")]
         tracing::info!(pool = %self.name, ?report, "shutdown finished: every worker joined");
         Ok(report)
@@ -118,7 +118,7 @@ impl Shared {
     /// Takes every job still queued out of the (closed) queue.
     pub(crate) fn drain(self: &Arc<Self>) -> Vec<PendingJob> {
         let mut pending = Vec::new();
-        while let Some(queued) = self.queue.try_pop() {
+        while let Some(queued) = self.queue.try_pop(self.queue.outside()) {
             pending.push(PendingJob { job: Some(queued.job), shared: Arc::clone(self) });
         }
         pending

@@ -49,7 +49,9 @@ pub struct Stats {
     pub cancelled: u64,
     /// Refused submissions: `try_*` on a full queue, timeouts, and submits after shutdown.
     pub rejected: u64,
-    /// The most jobs that were ever waiting in the queue at once.
+    /// The most jobs seen waiting in the queue at once. The depth is measured whenever the
+    /// queue fills up and at every 16th submission, so a short burst between two samples can
+    /// peak up to 16 jobs higher than this.
     pub peak_queued: usize,
     /// How long queued jobs waited from submission to start (empty when the pool was built
     /// with [`record_latency(false)`](crate::Builder::record_latency)).
@@ -197,7 +199,8 @@ impl Tally {
 /// plus one for other threads, each on its own cache line so that workers never contend.
 #[derive(Debug)]
 pub(crate) struct Counters {
-    submitted: CachePadded<AtomicU64>,
+    /// Jobs run inline by caller-runs; queued jobs are counted by the queue's reservations.
+    submitted_inline: CachePadded<AtomicU64>,
     rejected: CachePadded<AtomicU64>,
     peak_queued: CachePadded<AtomicUsize>,
     /// One per worker, then the shared one.
@@ -207,7 +210,7 @@ pub(crate) struct Counters {
 impl Counters {
     pub(crate) fn new(workers: usize, record_latency: bool) -> Self {
         Counters {
-            submitted: CachePadded::new(AtomicU64::new(0)),
+            submitted_inline: CachePadded::new(AtomicU64::new(0)),
             rejected: CachePadded::new(AtomicU64::new(0)),
             peak_queued: CachePadded::new(AtomicUsize::new(0)),
             tallies: (0..=workers)
@@ -226,9 +229,9 @@ impl Counters {
         &self.tallies[self.tallies.len() - 1]
     }
 
-    pub(crate) fn submitted(&self) {
+    pub(crate) fn submitted_inline(&self) {
         // ORDERING: a statistic; readers need no ordering with the job itself.
-        self.submitted.fetch_add(1, Ordering::Relaxed);
+        self.submitted_inline.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn rejected(&self) {
@@ -245,13 +248,14 @@ impl Counters {
         }
     }
 
-    pub(crate) fn snapshot(&self, workers: usize, queued: usize) -> Stats {
+    /// A snapshot, given the worker count, the queue's depth and its reservations so far.
+    pub(crate) fn snapshot(&self, workers: usize, queued: usize, reserved: usize) -> Stats {
         let mut stats = Stats {
             workers,
             queued,
             // ORDERING: every read here is a statistic; exactness when quiet comes from the
             // handle locks and thread joins that precede a quiet read.
-            submitted: self.submitted.load(Ordering::Relaxed),
+            submitted: reserved as u64 + self.submitted_inline.load(Ordering::Relaxed),
             // ORDERING: as above.
             rejected: self.rejected.load(Ordering::Relaxed),
             // ORDERING: as above.
@@ -275,8 +279,8 @@ impl Counters {
         stats
     }
 
-    pub(crate) fn report(&self) -> ShutdownReport {
-        let s = self.snapshot(0, 0);
+    pub(crate) fn report(&self, reserved: usize) -> ShutdownReport {
+        let s = self.snapshot(0, 0, reserved);
         ShutdownReport {
             completed: s.completed,
             panicked: s.panicked,
