@@ -105,8 +105,8 @@ fn execute_all(pool: &ThreadPool, rounds: u32) {
 /// `JOBS` jobs of `rounds` rounds submitted from one thread, then waited for, on each candidate.
 fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     let n = workers();
-    let pool = ThreadPool::builder().workers(n).record_latency(false).build().expect("boundpool");
-    let recording = ThreadPool::new(n).expect("boundpool");
+    let pool = ThreadPool::new(n).expect("boundpool");
+    let recording = ThreadPool::builder().workers(n).record_latency(true).build().expect("boundpool");
     let tp = threadpool::ThreadPool::new(n);
     let rayon = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("rayon");
     let channel = ChannelPool::new(n, None);
@@ -117,7 +117,7 @@ fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     group.bench_function(BenchmarkId::new("boundpool execute", JOBS), |b| {
         b.iter(|| execute_all(&pool, rounds))
     });
-    group.bench_function(BenchmarkId::new("boundpool execute, latency recorded (default)", JOBS), |b| {
+    group.bench_function(BenchmarkId::new("boundpool execute, latency recorded", JOBS), |b| {
         b.iter(|| execute_all(&recording, rounds))
     });
     group.bench_function(BenchmarkId::new("boundpool spawn+join", JOBS), |b| {

@@ -27,7 +27,7 @@ pub const DEFAULT_THREAD_NAME: &str = "boundpool";
 /// | [`stack_size`](Self::stack_size) | the platform's default for spawned threads |
 /// | [`panic_handler`](Self::panic_handler) | none: panics of `execute`d jobs are only counted |
 /// | [`on_thread_start`](Self::on_thread_start), [`on_thread_stop`](Self::on_thread_stop) | none |
-/// | [`record_latency`](Self::record_latency) | on |
+/// | [`record_latency`](Self::record_latency) | off |
 ///
 /// ```
 /// use boundpool::ThreadPool;
@@ -60,8 +60,7 @@ impl Default for Builder {
             thread_name: DEFAULT_THREAD_NAME.to_owned(),
             stack_size: None,
             hooks: Hooks::default(),
-            // Off in loom models: the histograms would only add thousands of modelled atomics.
-            record_latency: !cfg!(loom),
+            record_latency: false,
         }
     }
 }
@@ -188,17 +187,19 @@ impl Builder {
 
     /// Records each queued job's queue wait (from submission to start) and run time into
     /// per-worker histograms, read as [`Stats::queue_wait`](crate::Stats::queue_wait) and
-    /// [`Stats::run_time`](crate::Stats::run_time) (default: on).
+    /// [`Stats::run_time`](crate::Stats::run_time) (default: off).
     ///
-    /// Recording costs two clock reads per job and about 16 KiB per worker, and takes no lock:
-    /// each worker writes its own histograms and `stats()` merges them. Measured on a 2-core
-    /// machine it makes a stream of empty jobs about 6 % slower and of 1 µs jobs about 7 %
-    /// (`cargo bench --bench pool`); turn it off when even that matters. Both are recorded
-    /// before the job's handle resolves. Jobs run inline (caller-runs, a worker joining an
-    /// unstarted job, `shutdown_now` hand-backs) have a run time but no queue wait.
+    /// Recording costs three clock reads per job and about 16 KiB per worker, and takes no
+    /// lock: each worker writes its own histograms and `stats()` merges them. Measured on a
+    /// 2-core machine (`cargo bench --bench pool`) it makes a stream of empty jobs about 45 %
+    /// slower and of 1 µs jobs about 13 %, which is why it is off by default; on jobs of tens
+    /// of microseconds and more it is noise, so turn it on for real workloads and capacity
+    /// planning. Both are recorded before the job's handle resolves. Jobs run inline
+    /// (caller-runs, a worker joining an unstarted job, `shutdown_now` hand-backs) have a run
+    /// time but no queue wait.
     ///
     /// ```
-    /// let pool = boundpool::ThreadPool::builder().workers(2).build()?;
+    /// let pool = boundpool::ThreadPool::builder().workers(2).record_latency(true).build()?;
     /// pool.spawn(|| ()).unwrap().join().unwrap();
     /// let stats = pool.stats();
     /// assert_eq!((stats.queue_wait.count(), stats.run_time.count()), (1, 1));

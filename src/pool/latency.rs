@@ -109,8 +109,8 @@ impl Recorder {
 }
 
 /// A distribution of durations, from [`Stats::queue_wait`](crate::Stats::queue_wait) and
-/// [`Stats::run_time`](crate::Stats::run_time) (recorded unless the pool was built with
-/// [`record_latency(false)`](crate::Builder::record_latency)).
+/// [`Stats::run_time`](crate::Stats::run_time) when the pool was built with
+/// [`record_latency(true)`](crate::Builder::record_latency).
 ///
 /// Values are kept in log-linear buckets, so percentiles are within 6.25 % of the true value;
 /// `min`, `max` and `mean` are exact.
@@ -118,7 +118,7 @@ impl Recorder {
 /// ```
 /// use boundpool::ThreadPool;
 ///
-/// let pool = ThreadPool::new(1)?;
+/// let pool = ThreadPool::builder().workers(1).record_latency(true).build()?;
 /// for _ in 0..10 {
 ///     pool.spawn(|| std::thread::sleep(std::time::Duration::from_millis(1))).unwrap().join().unwrap();
 /// }

@@ -53,10 +53,10 @@ pub struct Stats {
     /// queue fills up and at every 16th submission, so a short burst between two samples can
     /// peak up to 16 jobs higher than this.
     pub peak_queued: usize,
-    /// How long queued jobs waited from submission to start (empty when the pool was built
-    /// with [`record_latency(false)`](crate::Builder::record_latency)).
+    /// How long queued jobs waited from submission to start, when the pool was built with
+    /// [`record_latency(true)`](crate::Builder::record_latency); empty otherwise.
     pub queue_wait: LatencyHistogram,
-    /// How long queued jobs ran (empty when the pool does not record latency).
+    /// How long jobs ran, when the pool records latency; empty otherwise.
     pub run_time: LatencyHistogram,
 }
 
