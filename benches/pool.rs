@@ -221,6 +221,24 @@ fn round_trip(c: &mut Criterion) {
     group.finish();
 }
 
+/// `producers` threads, released together, each submitting `per_producer` jobs that count the
+/// latch down (`submit` builds and submits one); returns once every job ran.
+fn produce(producers: usize, per_producer: usize, submit: impl Fn(Arc<Latch>) + Sync) {
+    let latch = Latch::new(producers * per_producer);
+    let start = Barrier::new(producers);
+    thread::scope(|s| {
+        for _ in 0..producers {
+            s.spawn(|| {
+                start.wait();
+                for _ in 0..per_producer {
+                    submit(latch.clone());
+                }
+            });
+        }
+    });
+    latch.wait();
+}
+
 /// `producers` threads submitting into one pool whose queue holds 64 jobs.
 fn many_producers(c: &mut Criterion) {
     let n = workers();
@@ -233,39 +251,13 @@ fn many_producers(c: &mut Criterion) {
         group.throughput(Throughput::Elements((producers * per_producer) as u64));
         group.bench_function(BenchmarkId::new("boundpool execute", producers), |b| {
             b.iter(|| {
-                let latch = Latch::new(producers * per_producer);
-                let start = Barrier::new(producers);
-                thread::scope(|s| {
-                    for _ in 0..producers {
-                        s.spawn(|| {
-                            start.wait();
-                            for _ in 0..per_producer {
-                                let latch = latch.clone();
-                                pool.execute(move || latch.count_down()).expect("open");
-                            }
-                        });
-                    }
-                });
-                latch.wait();
+                produce(producers, per_producer, |latch| {
+                    pool.execute(move || latch.count_down()).expect("open")
+                })
             })
         });
         group.bench_function(BenchmarkId::new("crossbeam-channel pool", producers), |b| {
-            b.iter(|| {
-                let latch = Latch::new(producers * per_producer);
-                let start = Barrier::new(producers);
-                thread::scope(|s| {
-                    for _ in 0..producers {
-                        s.spawn(|| {
-                            start.wait();
-                            for _ in 0..per_producer {
-                                let latch = latch.clone();
-                                channel.execute(move || latch.count_down());
-                            }
-                        });
-                    }
-                });
-                latch.wait();
-            })
+            b.iter(|| produce(producers, per_producer, |latch| channel.execute(move || latch.count_down())))
         });
     }
     group.finish();

@@ -203,7 +203,6 @@ impl BuildError {
     }
 
     /// A setting out of range; `what` is the whole message, saying what to change.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub(crate) fn invalid(what: &'static str) -> Self {
         BuildError { kind: BuildErrorKind::Invalid(what) }
     }

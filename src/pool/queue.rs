@@ -92,7 +92,7 @@ pub(crate) struct JobQueue<T> {
 }
 
 impl<T> JobQueue<T> {
-    /// The largest bound the state word can count.
+    /// The largest bound: `tail` keeps the closed bit beside the count, with room to spare.
     pub(crate) const MAX_CAPACITY: usize = usize::MAX >> 2;
 
     /// A queue for `workers` workers, and the parker each worker must pass to `pop`.

@@ -12,9 +12,9 @@ use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Ordering};
 /// one of them and no longer in `running`. While jobs are in flight the figures are read one at
 /// a time and may be a moment apart; once the pool is quiet (or after
 /// [`shutdown`](crate::ThreadPool::shutdown)) they are exact, and
-/// `submitted == completed + panicked + cancelled + handed_back`, where `handed_back` counts the
-/// jobs [`shutdown_now`](crate::ThreadPool::shutdown_now) returned and that were then run or
-/// dropped (they count as completed, panicked or cancelled once they are).
+/// `submitted == completed + panicked + cancelled`, except for jobs that
+/// [`shutdown_now`](crate::ThreadPool::shutdown_now) handed back and that are still held: each
+/// counts as completed, panicked or cancelled once it is run or dropped.
 ///
 /// ```
 /// use boundpool::ThreadPool;
