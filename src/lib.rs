@@ -153,4 +153,5 @@ pub use recycle::{
 #[doc(hidden)]
 pub mod model {
     pub use crate::pool::Group;
+    pub use crate::recycle::BufferPoolProbe;
 }

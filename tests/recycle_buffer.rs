@@ -366,3 +366,40 @@ fn types_are_send_and_sync() {
     send_sync::<PooledBuffer>();
     send_sync::<boundpool::BufferPoolBuilder>();
 }
+
+#[test]
+fn buffers_outliving_their_pool_are_freed_wherever_they_are_dropped() {
+    let pool = BufferPool::builder().max_retained(4).build();
+    let (mine, theirs) = (pool.get(), pool.get());
+    drop(pool.get()); // one idle in this thread's cell when the pool goes
+    drop(pool);
+    drop(mine);
+    thread::spawn(move || drop(theirs)).join().unwrap();
+    // The thread goes on using new pools; each counts from zero.
+    let next = BufferPool::new();
+    drop(next.get());
+    drop(next.get());
+    assert_eq!(stats(&next), (1, 1, 1, 0));
+}
+
+#[test]
+fn one_thread_using_many_pools_in_turn_keeps_exact_counts() {
+    let pools: Vec<BufferPool> = (0..5).map(|_| BufferPool::new()).collect();
+    for round in 0..3 {
+        for pool in &pools {
+            let buf = pool.get();
+            drop(buf);
+            assert_eq!(stats(pool).0, round, "hits before this round's get");
+        }
+    }
+    for (i, pool) in pools.into_iter().enumerate() {
+        assert_eq!(stats(&pool), (2, 1, 1, 0), "pool {i}");
+        drop(pool); // and the next pool still finds its own slot
+    }
+    for _ in 0..100 {
+        let pool = BufferPool::new();
+        drop(pool.get());
+        drop(pool.get());
+        assert_eq!(stats(&pool), (1, 1, 1, 0));
+    }
+}

@@ -4,6 +4,7 @@
 
 #![cfg(loom)]
 
+use boundpool::model::BufferPoolProbe;
 use boundpool::{BufferPool, GetError, ObjectPool};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
@@ -179,5 +180,45 @@ fn buffer_returns_race_for_the_last_place() {
         assert_eq!((s.retained, s.overflowed), (1, 1), "{s:?}");
         assert!(pool.get().is_empty());
         assert_eq!(pool.stats().hits, 1);
+    });
+}
+
+/// The pool is dropped on one thread while the thread that got a buffer returns it: the buffer
+/// is either emptied out of its cell by the drop or freed by the return, never left behind.
+#[test]
+fn buffer_returned_by_its_owner_while_the_pool_is_dropped() {
+    model("buffer_returned_by_its_owner_while_the_pool_is_dropped", || {
+        let pool = Arc::new(BufferPool::builder().buffer_capacity(8).max_retained(2).build());
+        let probe = BufferPoolProbe::new(&pool);
+        let owner = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let buf = pool.get();
+                drop(pool);
+                drop(buf);
+            })
+        };
+        let dropper = thread::spawn(move || drop(pool));
+        owner.join().expect("owner");
+        dropper.join().expect("dropper");
+        assert!(probe.freed(), "a dropped pool left memory behind");
+    });
+}
+
+/// As above, with the buffer returned by a thread that never used the pool.
+#[test]
+fn buffer_returned_by_another_thread_while_the_pool_is_dropped() {
+    model("buffer_returned_by_another_thread_while_the_pool_is_dropped", || {
+        let pool = Arc::new(BufferPool::builder().buffer_capacity(8).max_retained(2).build());
+        let probe = BufferPoolProbe::new(&pool);
+        let buf = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || pool.get()).join().expect("getter")
+        };
+        let returner = thread::spawn(move || drop(buf));
+        let dropper = thread::spawn(move || drop(pool));
+        returner.join().expect("returner");
+        dropper.join().expect("dropper");
+        assert!(probe.freed(), "a dropped pool left memory behind");
     });
 }

@@ -1,6 +1,6 @@
 //! `BufferPool`: recycled byte buffers, like Go's `sync.Pool`, with retention always bounded.
 
-use super::idle::{Config, Core, Node, Slot, SlotRef};
+use super::idle::{remember_own_slot, with_own_slots, Config, Core, Node, Slot, SlotRef};
 use super::pooled_buffer::PooledBuffer;
 use crate::error::BuildError;
 use crate::sync::{Arc, Ordering, PerThread};
@@ -23,10 +23,14 @@ pub(crate) const DEFAULT_MAX_RETAINED: usize = 64;
 ///
 /// Every thread that uses the pool gets a private slot that holds one idle buffer, the way
 /// `sync.Pool` gives each processor a private object. A thread that gets a buffer and drops it
-/// again touches no lock and writes no memory another thread writes: one atomic swap to take the
-/// buffer, one to put it back. A buffer dropped on another thread goes back to the slot of the
-/// thread that got it; what does not fit there goes to a shared bounded queue that every thread's
-/// `get` looks in before allocating.
+/// again touches no lock, changes no reference count and writes no memory another thread
+/// writes: one atomic swap to take the buffer, one to put it back. Those two swaps are the
+/// least any cache can cost that `trim` may empty from another thread at any moment. A buffer
+/// dropped on another thread goes back to the slot of the thread that got it; what does not fit
+/// there goes to a shared bounded queue that every thread's `get` looks in before allocating.
+///
+/// Dropping the pool frees every idle buffer; buffers still out are freed when they are
+/// dropped.
 ///
 /// # What it keeps
 ///
@@ -104,24 +108,25 @@ impl BufferPool {
     /// assert!(buf.is_empty() && buf.capacity() >= 1024);
     /// buf.extend_from_slice(b"payload");
     /// ```
+    #[inline]
     pub fn get(&self) -> PooledBuffer {
-        self.slots.with(
-            || Slot::new(&self.core),
-            |slot| {
-                let (node, hit) = match slot.take_own().or_else(|| self.core.take_shared()) {
-                    Some(node) => (node, true),
-                    None => (
-                        Box::new(Node {
-                            buf: Vec::with_capacity(self.core.config.buffer_capacity),
-                            strikes: 0,
-                        }),
-                        false,
-                    ),
-                };
-                slot.count(hit);
-                PooledBuffer::new(node, Arc::clone(slot))
-            },
-        )
+        let pool = Arc::as_ptr(&self.core);
+        let node =
+            match with_own_slots(|own| own.find(|s| Arc::as_ptr(&s.core) == pool).map(Slot::get)).flatten() {
+                Some(node) => node,
+                None => self.get_first(),
+            };
+        PooledBuffer::new(node)
+    }
+
+    /// `get` on a thread that has not used this pool yet (or whose slot came from an exited
+    /// thread): finds or makes its slot and records it for the fast path.
+    #[cold]
+    #[inline(never)]
+    fn get_first(&self) -> Box<Node> {
+        let slot = self.slots.with(|| Slot::new(&self.core), Arc::clone);
+        remember_own_slot(&slot);
+        Slot::get(&slot)
     }
 
     /// Drops every idle buffer the pool holds: each thread's private one and the shared ones.
@@ -165,6 +170,33 @@ impl BufferPool {
             stats.retained += usize::from(slot.holds_buffer());
         });
         stats
+    }
+}
+
+/// For models: tells whether everything a dropped pool held has been freed.
+#[cfg(loom)]
+#[derive(Debug)]
+pub struct BufferPoolProbe(crate::sync::Weak<Core>);
+
+#[cfg(loom)]
+impl BufferPoolProbe {
+    /// A probe of `pool`.
+    pub fn new(pool: &BufferPool) -> Self {
+        BufferPoolProbe(Arc::downgrade(&pool.core))
+    }
+
+    /// Whether the pool's core is gone: every slot, every idle buffer and every buffer that
+    /// referred to it has been freed.
+    pub fn freed(&self) -> bool {
+        self.0.upgrade().is_none()
+    }
+}
+
+impl Drop for BufferPool {
+    /// Frees every idle buffer. Buffers still out are freed when they are dropped.
+    fn drop(&mut self) {
+        self.core.kill();
+        self.slots.for_each(|slot| slot.kill());
     }
 }
 

@@ -6,11 +6,14 @@
 //! Each thread that uses a [`BufferPool`](crate::BufferPool) gets a [`Slot`] of its own: a
 //! [`SwapCell`] holding at most one idle buffer, plus that thread's hit and miss counters. A
 //! `get` on a thread whose cell holds a buffer is one atomic swap on memory only that thread
-//! writes; dropping the buffer on the same thread is one more swap. Nothing shared is written.
+//! writes; dropping the buffer on the same thread is one more swap. Nothing shared is written,
+//! and no reference count changes: a buffer carries a reference to its home slot ([`Node::home`])
+//! while it is out and while it waits in that slot's cell, and the returning thread finds its
+//! own slot through a list of its slots ([`OWN_SLOTS`]) rather than through that reference.
 //!
-//! A buffer goes back to the cell of the thread that got it (its *home*), whichever thread drops
-//! it. So the common producer/consumer shape, where one thread fills buffers and another drops
-//! them, refills the producer's cell. When the home cell is already full, the buffer it
+//! A buffer dropped on another thread goes back to the cell of the thread that got it (its
+//! *home*). So the common producer/consumer shape, where one thread fills buffers and another
+//! drops them, refills the producer's cell. When the home cell is already full, the buffer it
 //! displaces moves to the shared [`ArrayQueue`], where any thread's `get` finds it.
 //!
 //! # The retention bound
@@ -29,8 +32,20 @@
 //!
 //! Reservations last as long as the pool: `trim` empties cells but keeps them, so a thread that
 //! keeps using the pool keeps its fast path.
+//!
+//! # When the pool is dropped
+//!
+//! A buffer waiting in a cell refers to the slot that holds it, so cells must be emptied for
+//! that memory to be freed. Dropping the pool marks its core dead and empties every cell and
+//! the shared queue; a buffer returned afterwards is put in its cell and then, seeing the mark,
+//! taken out and freed (see [`Slot::put`] for why it cannot miss the mark). What remains of a
+//! dead pool is each thread's small slot record in [`OWN_SLOTS`], freed the next time that thread
+//! starts using another pool, or when it exits.
 
-use crate::sync::{Arc, ArrayQueue, AtomicU64, AtomicUsize, CachePadded, Ordering, SwapCell};
+use crate::sync::{
+    fence, thread_local, Arc, ArrayQueue, AtomicBool, AtomicU64, AtomicUsize, CachePadded, Ordering, SwapCell,
+};
+use std::cell::RefCell;
 
 /// An idle or checked-out buffer, boxed so it moves through a [`SwapCell`] as one pointer.
 /// Aligned to 128 bytes so that two threads writing their buffers' lengths never share a cache
@@ -42,6 +57,11 @@ pub(crate) struct Node {
     pub(crate) buf: Vec<u8>,
     /// How many returns in a row used less than a quarter of a grown buffer.
     pub(crate) strikes: u8,
+    /// The slot of the thread that got this buffer. Set while the buffer is out and usually
+    /// while it waits in that slot's cell, so the owner's get and return cost no reference
+    /// count update; `None` in the shared queue, and in a cell after a return from another
+    /// thread (the next `get` sets it again).
+    pub(crate) home: Option<SlotRef>,
 }
 
 /// Settings fixed when the pool is built.
@@ -65,6 +85,8 @@ pub(crate) struct Core {
     pub(crate) discarded: AtomicU64,
     pub(crate) overflowed: AtomicU64,
     pub(crate) shrunk: AtomicU64,
+    /// Set once, when the `BufferPool` is dropped: returns free their buffers from then on.
+    dead: AtomicBool,
 }
 
 impl Core {
@@ -78,7 +100,25 @@ impl Core {
             discarded: AtomicU64::new(0),
             overflowed: AtomicU64::new(0),
             shrunk: AtomicU64::new(0),
+            dead: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the pool dropped, then frees what the shared queue holds. The caller kills every
+    /// slot after this.
+    pub(crate) fn kill(&self) {
+        // ORDERING: this fence pairs with the one in `offer`: either the drain below sees the
+        // pushed buffer, or the pusher sees the mark and drains it itself.
+        self.dead.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        self.drain_shared();
+    }
+
+    /// Whether the pool has been dropped.
+    fn is_dead(&self) -> bool {
+        // ORDERING: Relaxed; the fence pairing that makes the mark visible where it matters is
+        // described in `kill`.
+        self.dead.load(Ordering::Relaxed)
     }
 
     /// Takes one retention credit if any is free.
@@ -94,7 +134,10 @@ impl Core {
     }
 
     /// Keeps `node` in the shared queue if a credit is free; drops it otherwise.
-    pub(crate) fn offer(&self, node: Box<Node>) {
+    pub(crate) fn offer(&self, mut node: Box<Node>) {
+        // Buffers in the shared queue refer to no slot, so the queue (owned by the core) and the
+        // slots (which refer to the core) never keep each other alive.
+        node.home = None;
         if !self.take_credit() {
             // ORDERING: a statistic; Relaxed.
             self.overflowed.fetch_add(1, Ordering::Relaxed);
@@ -107,6 +150,13 @@ impl Core {
             drop(node);
             // ORDERING: a statistic; Relaxed.
             self.overflowed.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        // ORDERING: pairs with the fence in `kill` (a Dekker pair): a buffer pushed after the
+        // drop's drain is drained here.
+        fence(Ordering::SeqCst);
+        if self.is_dead() {
+            self.drain_shared();
         }
     }
 
@@ -130,9 +180,13 @@ impl Core {
 /// One thread's share of a pool.
 #[derive(Debug)]
 pub(crate) struct Slot {
+    /// A copy of the pool's settings, read on every return.
+    pub(crate) config: Config,
     cell: SwapCell<Node>,
     /// Whether this slot holds a credit for its cell. Fixed at creation.
     has_cell: bool,
+    /// Set when the pool is dropped (a copy of the core's mark, next to the cell it guards).
+    dead: AtomicBool,
     pub(crate) core: Arc<Core>,
     /// Written only by the thread that owns the slot (every `get` uses the caller's own slot).
     hits: AtomicU64,
@@ -142,29 +196,105 @@ pub(crate) struct Slot {
 /// Slots are padded so two threads' slots never share a cache line.
 pub(crate) type SlotRef = Arc<CachePadded<Slot>>;
 
+/// The slots of one thread, one per pool it has got a buffer from. The first is kept inline, so
+/// a thread that uses one pool finds its slot without following a pointer.
+#[derive(Default)]
+pub(crate) struct OwnSlots {
+    first: Option<SlotRef>,
+    more: Vec<SlotRef>,
+}
+
+impl OwnSlots {
+    #[inline]
+    pub(crate) fn find(&self, matches: impl Fn(&SlotRef) -> bool) -> Option<&SlotRef> {
+        match &self.first {
+            Some(slot) if matches(slot) => Some(slot),
+            _ => self.more.iter().find(|s| matches(s)),
+        }
+    }
+}
+
+thread_local! {
+    /// The calling thread's slots. They give the thread its own slot without reaching it
+    /// through a buffer's [`Node::home`], which lets a buffer go back into its cell still holding
+    /// that reference.
+    static OWN_SLOTS: RefCell<OwnSlots> = RefCell::new(OwnSlots::default());
+}
+
+/// Runs `f` on the calling thread's slots. `None` when the thread is exiting and they are gone.
+#[inline]
+pub(crate) fn with_own_slots<R>(f: impl FnOnce(&OwnSlots) -> R) -> Option<R> {
+    OWN_SLOTS.try_with(|own| own.try_borrow().ok().map(|own| f(&own))).ok().flatten()
+}
+
+/// Records `slot` as the calling thread's slot in its pool, dropping records of dead pools.
+pub(crate) fn remember_own_slot(slot: &SlotRef) {
+    let _ = OWN_SLOTS.try_with(|own| {
+        if let Ok(mut own) = own.try_borrow_mut() {
+            let own = &mut *own;
+            if own.first.as_ref().is_some_and(|s| s.core.is_dead()) {
+                own.first = own.more.pop();
+            }
+            own.more.retain(|s| !s.core.is_dead());
+            if own.find(|s| Arc::ptr_eq(s, slot)).is_none() {
+                match own.first {
+                    None => own.first = Some(Arc::clone(slot)),
+                    Some(_) => own.more.push(Arc::clone(slot)),
+                }
+            }
+        }
+    });
+}
+
 impl Slot {
     pub(crate) fn new(core: &Arc<Core>) -> SlotRef {
         let has_cell = core.take_credit();
         Arc::new(CachePadded::new(Slot {
+            config: core.config,
             cell: SwapCell::new(),
             has_cell,
+            dead: AtomicBool::new(false),
             core: Arc::clone(core),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }))
     }
 
-    /// The owner's fast path: the buffer in this thread's cell, if any.
+    /// The owner's `get`: the buffer in this slot's cell, else one from the shared queue, else
+    /// a new one. Only the thread that owns `me` calls this.
     #[inline]
-    pub(crate) fn take_own(&self) -> Option<Box<Node>> {
-        if self.has_cell {
-            self.cell.take()
-        } else {
-            None
+    pub(crate) fn get(me: &SlotRef) -> Box<Node> {
+        if me.has_cell {
+            if let Some(mut node) = me.cell.take() {
+                if node.home.is_none() {
+                    // Returned from another thread, which kept no reference for the cell.
+                    node.home = Some(Arc::clone(me));
+                }
+                me.count(true);
+                return node;
+            }
         }
+        Slot::get_elsewhere(me)
+    }
+
+    /// `get` when the cell is empty: the shared queue, else a new buffer.
+    #[cold]
+    #[inline(never)]
+    fn get_elsewhere(me: &SlotRef) -> Box<Node> {
+        let (mut node, hit) = match me.core.take_shared() {
+            Some(node) => (node, true),
+            None => (
+                Box::new(Node { buf: Vec::with_capacity(me.config.buffer_capacity), strikes: 0, home: None }),
+                false,
+            ),
+        };
+        node.home = Some(Arc::clone(me));
+        me.count(hit);
+        node
     }
 
     /// Puts a returned buffer in this cell; whatever it displaces goes to the shared queue.
+    /// `node.home` is this slot or `None`.
     #[inline]
     pub(crate) fn put(&self, node: Box<Node>) {
         if !self.has_cell {
@@ -174,9 +304,24 @@ impl Slot {
         if let Some(displaced) = self.cell.swap(Some(node)) {
             self.core.offer(displaced);
         }
+        // ORDERING: every write to the cell is a swap (an AcqRel read-modify-write), so the
+        // swaps of one cell form one chain. If the emptying swap of `kill` came before ours in
+        // it, ours read from it and the `dead` store before that swap happens-before this load,
+        // which sees it and frees the buffer. If ours came first, `kill`'s swap takes it.
+        if self.dead.load(Ordering::Relaxed) {
+            self.clear();
+        }
+    }
+
+    /// Marks the slot's pool dropped and frees the buffer in its cell; see `put`.
+    pub(crate) fn kill(&self) {
+        // ORDERING: Relaxed; the swap in `clear` carries it (see `put`).
+        self.dead.store(true, Ordering::Relaxed);
+        self.clear();
     }
 
     /// Drops the buffer in this cell, if any; the cell and its credit stay.
+    #[cold]
     pub(crate) fn clear(&self) {
         drop(self.cell.take());
     }

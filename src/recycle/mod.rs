@@ -12,6 +12,8 @@ mod object;
 mod pooled_buffer;
 mod waiters;
 
+#[cfg(loom)]
+pub use self::buffer::BufferPoolProbe;
 pub use self::buffer::{BufferPool, BufferPoolBuilder, BufferStats};
 pub use self::object::{ObjectPool, ObjectPoolBuilder, Pooled};
 pub use self::pooled_buffer::PooledBuffer;

@@ -1,7 +1,7 @@
 //! `PooledBuffer`: a checked-out buffer, and what happens when it comes back.
 
-use super::idle::{Node, SlotRef, SHRINK_AFTER};
-use crate::sync::Ordering;
+use super::idle::{with_own_slots, Node, SHRINK_AFTER};
+use crate::sync::{Arc, Ordering};
 use std::fmt;
 use std::io;
 use std::ops::{Deref, DerefMut};
@@ -26,15 +26,14 @@ use std::ops::{Deref, DerefMut};
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub struct PooledBuffer {
-    /// `None` only after `detach`.
+    /// `None` only after `detach`. Its `home` is the slot of the thread that got it, where it
+    /// goes back.
     node: Option<Box<Node>>,
-    /// The slot of the thread that got the buffer; it goes back there.
-    home: SlotRef,
 }
 
 impl PooledBuffer {
-    pub(crate) fn new(node: Box<Node>, home: SlotRef) -> Self {
-        PooledBuffer { node: Some(node), home }
+    pub(crate) fn new(node: Box<Node>) -> Self {
+        PooledBuffer { node: Some(node) }
     }
 
     /// Keeps the buffer for good: it is never returned to the pool and does not count as
@@ -55,10 +54,12 @@ impl PooledBuffer {
         }
     }
 
+    #[inline]
     fn node(&self) -> &Node {
         self.node.as_deref().expect("a PooledBuffer holds its buffer until dropped or detached")
     }
 
+    #[inline]
     fn node_mut(&mut self) -> &mut Node {
         self.node.as_deref_mut().expect("a PooledBuffer holds its buffer until dropped or detached")
     }
@@ -112,18 +113,22 @@ impl fmt::Debug for PooledBuffer {
 }
 
 impl Drop for PooledBuffer {
+    #[inline]
     fn drop(&mut self) {
         if let Some(node) = self.node.take() {
-            give_back(&self.home, node);
+            give_back(node);
         }
     }
 }
 
 /// The return path: check the capacity, wipe, empty, maybe shrink, then keep.
 #[inline]
-fn give_back(home: &SlotRef, mut node: Box<Node>) {
+fn give_back(mut node: Box<Node>) {
+    let Some(home) = node.home.as_ref() else {
+        return; // every buffer handed out has a home; without one there is nowhere to go
+    };
     let core = &home.core;
-    let config = &core.config;
+    let config = &home.config;
     let capacity = node.buf.capacity();
     if capacity > config.max_buffer_capacity || capacity < config.buffer_capacity {
         // ORDERING: a statistic; Relaxed.
@@ -146,5 +151,22 @@ fn give_back(home: &SlotRef, mut node: Box<Node>) {
     } else {
         node.strikes = 0;
     }
-    home.put(node);
+    let home = Arc::as_ptr(home);
+    let mut node = Some(node);
+    with_own_slots(|own| {
+        // On the thread that got it, the buffer goes back into that thread's cell still holding
+        // its `home` reference: no reference count changes.
+        if let Some(mine) = own.find(|s| Arc::as_ptr(s) == home) {
+            if let Some(node) = node.take() {
+                mine.put(node);
+            }
+        }
+    });
+    // On another thread, it goes home without the reference, which the next `get` there
+    // takes again.
+    if let Some(mut node) = node {
+        if let Some(home) = node.home.take() {
+            home.put(node);
+        }
+    }
 }
