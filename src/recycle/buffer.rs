@@ -1,6 +1,6 @@
 //! `BufferPool`: recycled byte buffers, like Go's `sync.Pool`, with retention always bounded.
 
-use super::idle::{remember_own_slot, with_own_slots, Config, Core, Node, Slot, SlotRef};
+use super::idle::{remember_own_slot, with_own_slot, Config, Core, Node, Slot, SlotRef};
 use super::pooled_buffer::PooledBuffer;
 use crate::error::BuildError;
 use crate::sync::{Arc, Ordering, PerThread};
@@ -111,12 +111,8 @@ impl BufferPool {
     #[inline]
     pub fn get(&self) -> PooledBuffer {
         let pool = Arc::as_ptr(&self.core);
-        let node =
-            match with_own_slots(|own| own.find(|s| Arc::as_ptr(&s.core) == pool).map(Slot::get)).flatten() {
-                Some(node) => node,
-                None => self.get_first(),
-            };
-        PooledBuffer::new(node)
+        let node = with_own_slot(|s| Arc::as_ptr(&s.core) == pool, |mine| mine.map(Slot::get));
+        PooledBuffer::new(node.flatten().unwrap_or_else(|| self.get_first()))
     }
 
     /// `get` on a thread that has not used this pool yet (or whose slot came from an exited

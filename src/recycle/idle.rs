@@ -196,21 +196,32 @@ pub(crate) struct Slot {
 /// Slots are padded so two threads' slots never share a cache line.
 pub(crate) type SlotRef = Arc<CachePadded<Slot>>;
 
-/// The slots of one thread, one per pool it has got a buffer from. The first is kept inline, so
-/// a thread that uses one pool finds its slot without following a pointer.
+/// The slots of one thread, one per pool it has got a buffer from. The one used last is kept
+/// inline, so a thread that uses one pool at a time finds its slot without following a pointer.
 #[derive(Default)]
-pub(crate) struct OwnSlots {
+struct OwnSlots {
     first: Option<SlotRef>,
     more: Vec<SlotRef>,
 }
 
 impl OwnSlots {
+    /// The first slot that `matches`, moved to the front.
     #[inline]
-    pub(crate) fn find(&self, matches: impl Fn(&SlotRef) -> bool) -> Option<&SlotRef> {
-        match &self.first {
-            Some(slot) if matches(slot) => Some(slot),
-            _ => self.more.iter().find(|s| matches(s)),
+    fn find(&mut self, matches: impl Fn(&SlotRef) -> bool) -> Option<&SlotRef> {
+        if self.first.as_ref().is_some_and(|s| matches(s)) {
+            return self.first.as_ref();
         }
+        self.find_more(matches)
+    }
+
+    #[cold]
+    fn find_more(&mut self, matches: impl Fn(&SlotRef) -> bool) -> Option<&SlotRef> {
+        let at = self.more.iter().position(|s| matches(s))?;
+        match self.first.as_mut() {
+            Some(first) => std::mem::swap(first, &mut self.more[at]),
+            None => self.first = Some(self.more.swap_remove(at)),
+        }
+        self.first.as_ref()
     }
 }
 
@@ -221,27 +232,27 @@ thread_local! {
     static OWN_SLOTS: RefCell<OwnSlots> = RefCell::new(OwnSlots::default());
 }
 
-/// Runs `f` on the calling thread's slots. `None` when the thread is exiting and they are gone.
+/// Runs `f` on the calling thread's slot that `matches`, or on `None` when it has none. Returns
+/// `None` without running `f` when the thread is exiting and its slots are gone, or when they
+/// are in use further up the stack.
 #[inline]
-pub(crate) fn with_own_slots<R>(f: impl FnOnce(&OwnSlots) -> R) -> Option<R> {
-    OWN_SLOTS.try_with(|own| own.try_borrow().ok().map(|own| f(&own))).ok().flatten()
+pub(crate) fn with_own_slot<R>(
+    matches: impl Fn(&SlotRef) -> bool,
+    f: impl FnOnce(Option<&SlotRef>) -> R,
+) -> Option<R> {
+    OWN_SLOTS.try_with(|own| own.try_borrow_mut().ok().map(|mut own| f(own.find(matches)))).ok().flatten()
 }
 
 /// Records `slot` as the calling thread's slot in its pool, dropping records of dead pools.
 pub(crate) fn remember_own_slot(slot: &SlotRef) {
     let _ = OWN_SLOTS.try_with(|own| {
         if let Ok(mut own) = own.try_borrow_mut() {
-            let own = &mut *own;
-            if own.first.as_ref().is_some_and(|s| s.core.is_dead()) {
-                own.first = own.more.pop();
+            if own.find(|s| Arc::ptr_eq(s, slot)).is_some() {
+                return;
             }
             own.more.retain(|s| !s.core.is_dead());
-            if own.find(|s| Arc::ptr_eq(s, slot)).is_none() {
-                match own.first {
-                    None => own.first = Some(Arc::clone(slot)),
-                    Some(_) => own.more.push(Arc::clone(slot)),
-                }
-            }
+            let previous = own.first.replace(Arc::clone(slot));
+            own.more.extend(previous.filter(|s| !s.core.is_dead()));
         }
     });
 }

@@ -1,6 +1,6 @@
 //! `PooledBuffer`: a checked-out buffer, and what happens when it comes back.
 
-use super::idle::{with_own_slots, Node, SHRINK_AFTER};
+use super::idle::{with_own_slot, Node, SHRINK_AFTER};
 use crate::sync::{Arc, Ordering};
 use std::fmt;
 use std::io;
@@ -153,17 +153,20 @@ fn give_back(mut node: Box<Node>) {
     }
     let home = Arc::as_ptr(home);
     let mut node = Some(node);
-    with_own_slots(|own| {
-        // On the thread that got it, the buffer goes back into that thread's cell still holding
-        // its `home` reference: no reference count changes.
-        if let Some(mine) = own.find(|s| Arc::as_ptr(s) == home) {
-            if let Some(node) = node.take() {
-                mine.put(node);
+    with_own_slot(
+        |s| Arc::as_ptr(s) == home,
+        |mine| {
+            // On the thread that got it, the buffer goes back into that thread's cell still
+            // holding its `home` reference: no reference count changes.
+            if let Some(mine) = mine {
+                if let Some(node) = node.take() {
+                    mine.put(node);
+                }
             }
-        }
-    });
-    // On another thread, it goes home without the reference, which the next `get` there
-    // takes again.
+        },
+    );
+    // On another thread (or one that is exiting), it goes home without the reference, which
+    // the next `get` there takes again.
     if let Some(mut node) = node {
         if let Some(home) = node.home.take() {
             home.put(node);
