@@ -208,7 +208,7 @@ impl OwnSlots {
     /// The first slot that `matches`, moved to the front.
     #[inline]
     fn find(&mut self, matches: impl Fn(&SlotRef) -> bool) -> Option<&SlotRef> {
-        if self.first.as_ref().is_some_and(|s| matches(s)) {
+        if self.first.as_ref().is_some_and(&matches) {
             return self.first.as_ref();
         }
         self.find_more(matches)
@@ -216,7 +216,7 @@ impl OwnSlots {
 
     #[cold]
     fn find_more(&mut self, matches: impl Fn(&SlotRef) -> bool) -> Option<&SlotRef> {
-        let at = self.more.iter().position(|s| matches(s))?;
+        let at = self.more.iter().position(matches)?;
         match self.first.as_mut() {
             Some(first) => std::mem::swap(first, &mut self.more[at]),
             None => self.first = Some(self.more.swap_remove(at)),
