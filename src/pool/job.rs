@@ -37,10 +37,39 @@ impl std::fmt::Debug for Job {
 }
 
 /// A job in the queue, with the time it was queued when the pool records latency.
+///
+/// Kept to three words: the queue stores items in blocks of 31 and a block of 31 three-word
+/// items plus their state words stays under 1 KiB, the size from which glibc's allocator
+/// serves a request by first merging every freed small chunk (which a stream of jobs freed on
+/// other threads makes slow). So the timestamp, needed only when latency is recorded, is boxed.
 #[derive(Debug)]
-pub(crate) struct Queued {
-    pub(crate) job: Job,
-    pub(crate) at: Option<Instant>,
+pub(crate) enum Queued {
+    Job(Job),
+    Timed(Box<(Job, Instant)>),
+}
+
+const _: () = assert!(std::mem::size_of::<Queued>() <= 3 * std::mem::size_of::<usize>());
+
+impl Queued {
+    /// A queued job, stamped with the time now if `record` is set.
+    pub(crate) fn new(job: Job, record: bool) -> Self {
+        if record {
+            Queued::Timed(Box::new((job, Instant::now())))
+        } else {
+            Queued::Job(job)
+        }
+    }
+
+    /// The job and when it was queued, if that was recorded.
+    pub(crate) fn into_parts(self) -> (Job, Option<Instant>) {
+        match self {
+            Queued::Job(job) => (job, None),
+            Queued::Timed(timed) => {
+                let (job, at) = *timed;
+                (job, Some(at))
+            }
+        }
+    }
 }
 
 /// The queue's view of a cell.

@@ -84,8 +84,7 @@ impl Shared {
 
     /// Fills a reserved slot, stamping the job with the time if the pool records latency.
     fn enqueue(&self, job: Job) {
-        let at = self.record_latency.then(Instant::now);
-        self.queue.fill(Queued { job, at });
+        self.queue.fill(Queued::new(job, self.record_latency));
     }
 }
 

@@ -119,7 +119,7 @@ impl Shared {
     pub(crate) fn drain(self: &Arc<Self>) -> Vec<PendingJob> {
         let mut pending = Vec::new();
         while let Some(queued) = self.queue.try_pop(self.queue.outside()) {
-            pending.push(PendingJob { job: Some(queued.job), shared: Arc::clone(self) });
+            pending.push(PendingJob { job: Some(queued.into_parts().0), shared: Arc::clone(self) });
         }
         pending
     }

@@ -52,9 +52,10 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
     call_hook(&shared, shared.hooks.thread_start.as_ref(), index);
     let tally = shared.counters.worker(index);
     while let Some(queued) = shared.queue.pop(index, &parker) {
+        let (job, at) = queued.into_parts();
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, queued.job, queued.at)));
+        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at)));
     }
 }
 
