@@ -241,3 +241,36 @@ fn the_rejected_counter_counts_full_timeouts_and_refusals_after_shutdown_exactly
         assert_eq!(pool.stats().submitted, 3);
     });
 }
+
+#[test]
+fn a_blocked_submit_gets_in_when_room_appears_even_if_the_queue_stops_draining() {
+    bounded(60, || {
+        // One worker, room for 3. The worker will be stuck in a job that waits for the blocked
+        // submitter itself, so after that take the queue (2 of 3) drains no further.
+        let pool = Arc::new(ThreadPool::builder().workers(1).queue_capacity(3).build().unwrap());
+        let gate = block_one_worker(&pool);
+        let (submitted_tx, submitted_rx) = mpsc::channel::<()>();
+        pool.execute(move || {
+            submitted_rx.recv_timeout(WAIT).expect("the blocked submit should get in");
+        })
+        .unwrap();
+        pool.execute(|| ()).unwrap();
+        pool.execute(|| ()).unwrap();
+        assert_eq!(pool.stats().queued, 3);
+        let submitter = {
+            let pool = pool.clone();
+            std::thread::spawn(move || {
+                pool.execute(|| ()).unwrap(); // blocks: the queue is full
+                submitted_tx.send(()).unwrap();
+            })
+        };
+        // A blocked submitter shows nothing to wait for, so give it time to block before the
+        // take. (Were it slower than this, it would find room at once and the test would pass
+        // without needing the rule under test.)
+        std::thread::sleep(Duration::from_millis(200));
+        gate.open();
+        submitter.join().unwrap();
+        let report = pool.shutdown();
+        assert_eq!((report.submitted, report.completed), (5, 5));
+    });
+}

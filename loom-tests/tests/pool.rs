@@ -255,3 +255,29 @@ fn blocked_submitter_woken_by_a_take() {
         assert_eq!(report.completed, 2);
     });
 }
+
+/// With room for 2, a submitter blocked on the full queue is woken when the worker's take
+/// drains it to half (the low-water mark), not lost, and every job runs.
+#[test]
+fn blocked_submitter_woken_at_the_low_water_mark() {
+    loom::model(|| {
+        let pool = Arc::new(pool(1, 2));
+        let ran = Arc::new(AtomicUsize::new(0));
+        let job = |ran: Arc<AtomicUsize>| {
+            move || {
+                ran.fetch_add(1, Ordering::SeqCst);
+            }
+        };
+        pool.execute(job(ran.clone())).unwrap();
+        pool.execute(job(ran.clone())).unwrap();
+        let submitter = {
+            let (pool, ran) = (pool.clone(), ran.clone());
+            // Blocks while both queued jobs are waiting; gets in once one is taken.
+            thread::spawn(move || pool.execute(job(ran)).is_ok())
+        };
+        assert!(submitter.join().unwrap(), "the blocked submit must be accepted once room appears");
+        let report = pool.shutdown();
+        assert_eq!(ran.load(Ordering::SeqCst), 3);
+        assert_eq!(report.completed, 3);
+    });
+}

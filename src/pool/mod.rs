@@ -110,7 +110,10 @@ enum Admitted {
 ///   When it is full, [`spawn`](Self::spawn) and [`execute`](Self::execute) block,
 ///   [`try_spawn`](Self::try_spawn) and [`try_execute`](Self::try_execute) refuse at once, and
 ///   [`spawn_timeout`](Self::spawn_timeout) waits at most its timeout. A refused closure is
-///   always handed back in the error.
+///   always handed back in the error. A blocked `spawn` or `execute` is woken once the queue
+///   has drained to half its capacity, so a fast producer refills it in bursts rather than
+///   waking once per job; it also looks again every millisecond, so it gets in promptly even
+///   when room appears but the workers stop draining the queue.
 /// * **Results and panics.** `spawn` returns a [`JobHandle`] to join, await or cancel. A panic
 ///   in a job is caught: the worker lives on, the handle returns the payload, and panics of
 ///   handle-less jobs are counted in [`stats`](Self::stats) (and passed to the

@@ -16,7 +16,11 @@
 //! Idle workers park on their own parker and register in a lock-free idle set (a flag per
 //! worker and a count); blocked submitters park on a mutex and condition variable. The fast
 //! paths take no lock: a submitter wakes a worker only when one is registered idle and none is
-//! spinning, and a worker wakes a submitter only when one is blocked. The lost-wake-up argument
+//! spinning, and a worker wakes submitters only when one is blocked and the queue has drained to
+//! half its capacity (or one of them waits with a deadline). A submitter that finds the queue
+//! full parks at once and is woken to refill it in a burst: waking it once per job would cost a
+//! system call per job and, on a machine with as many workers as cores, spinning in wait would
+//! take CPU from the workers. The lost-wake-up argument
 //! is a Dekker pattern each time: a parking worker registers, issues a SeqCst fence and looks at
 //! the queue; a submitter pushes, issues a SeqCst fence and looks at the idle set. The two
 //! fences are ordered, so one of the two sees the other's write. The same holds for blocked
@@ -36,8 +40,16 @@ use crate::sync::{
 /// stream of jobs, or a caller submitting again right after a result, finds it awake; short
 /// enough that an idle pool's workers are parked (using no CPU) a moment after the last job.
 const WORKER_PATIENCE: Duration = Duration::from_micros(5);
-/// How long a submitter facing a full queue keeps looking for room before it parks.
-const SUBMIT_PATIENCE: Duration = Duration::from_micros(20);
+/// How long a submitter facing a full queue keeps looking for room before it parks: only the
+/// few short pauses of a backoff, no yielding. A blocked submitter without a deadline is woken
+/// once the queue has drained to half its capacity (see `release`), so looking longer would
+/// only take CPU from the workers it waits for.
+const SUBMIT_PATIENCE: Duration = Duration::ZERO;
+/// How often a submitter blocked without a deadline looks for room on its own. Workers wake
+/// blocked submitters when the queue has drained to half its capacity; a queue that has room
+/// but does not drain that far (every worker busy with a long job, perhaps one waiting for the
+/// blocked submitter itself) still takes the new job within this long of room appearing.
+const NUDGE: Duration = Duration::from_millis(1);
 
 /// Submitters measure the queue's exact depth (for the peak) every this many reservations.
 pub(crate) const DEPTH_SAMPLE: usize = 16;
@@ -85,7 +97,12 @@ pub(crate) struct JobQueue<T> {
     /// Idle workers looking for work before they park, at most `max_spinners`.
     spinning: CachePadded<AtomicUsize>,
     max_spinners: usize,
+    /// Submitters blocked for room, and how many of them have a deadline. Workers wake the
+    /// blocked submitters when the queue has drained to half its capacity, so that they refill
+    /// it in a burst instead of waking once per job; while one of them has a deadline, every
+    /// take wakes them, so a timed wait ends as soon as there is room.
     waiting_submitters: CachePadded<AtomicUsize>,
+    hurried_submitters: AtomicUsize,
     /// Blocked submitters park here.
     lock: Mutex<()>,
     room: Condvar,
@@ -112,6 +129,7 @@ impl<T> JobQueue<T> {
             spinning: CachePadded::new(AtomicUsize::new(0)),
             max_spinners: (workers / 2).max(1),
             waiting_submitters: CachePadded::new(AtomicUsize::new(0)),
+            hurried_submitters: AtomicUsize::new(0),
             lock: Mutex::new(()),
             room: Condvar::new(),
         };
@@ -207,6 +225,11 @@ impl<T> JobQueue<T> {
             }
         }
         let mut guard = self.lock.lock();
+        if deadline.is_some() {
+            // ORDERING: SeqCst, written before the Dekker write below, so a taker that sees
+            // that one sees this one too.
+            self.hurried_submitters.fetch_add(1, Ordering::SeqCst);
+        }
         // ORDERING: SeqCst, the submitter's write in the Dekker pattern with `release`.
         self.waiting_submitters.fetch_add(1, Ordering::SeqCst);
         // ORDERING: the fence between that write and the reads of `taken` in `try_reserve`.
@@ -219,7 +242,9 @@ impl<T> JobQueue<T> {
             let timed_out = match deadline {
                 Some(deadline) => sync::wait_until(&self.room, &mut guard, deadline),
                 None => {
-                    self.room.wait(&mut guard);
+                    // A timeout here only prompts another look. (Models have no clock: there
+                    // this is a plain wait, so a lost wake-up still deadlocks the model.)
+                    let _ = sync::wait_until(&self.room, &mut guard, Instant::now() + NUDGE);
                     false
                 }
             };
@@ -230,6 +255,10 @@ impl<T> JobQueue<T> {
         };
         // ORDERING: SeqCst, pairs with the read in `release`.
         self.waiting_submitters.fetch_sub(1, Ordering::SeqCst);
+        if deadline.is_some() {
+            // ORDERING: SeqCst, as above.
+            self.hurried_submitters.fetch_sub(1, Ordering::SeqCst);
+        }
         result
     }
 
@@ -297,9 +326,9 @@ impl<T> JobQueue<T> {
         // drained state after registering).
         fence(Ordering::SeqCst);
         // ORDERING: SeqCst, the taker's read in the pattern with blocked submitters.
-        if self.waiting_submitters.load(Ordering::SeqCst) > 0 {
+        if self.waiting_submitters.load(Ordering::SeqCst) > 0 && self.should_wake_submitters() {
             let _guard = self.lock.lock();
-            self.room.notify_one();
+            self.room.notify_all();
         }
         // ORDERING: SeqCst; `closed` is written once, after the closed bit.
         if self.closed.load(Ordering::SeqCst) && self.drained() {
@@ -307,6 +336,18 @@ impl<T> JobQueue<T> {
             // registers after the fence above sees the drained state itself.
             self.wake(true);
         }
+    }
+
+    /// Whether a take should wake the blocked submitters: always while one has a deadline,
+    /// otherwise once the queue has drained to half its capacity.
+    ///
+    /// No wake-up is lost by waiting for the low-water mark: every take the submitter's last
+    /// look missed sees it registered (the Dekker pattern), and the last of those takes in the
+    /// order of their fences sums every one of them, so it sees the depth fall to the mark
+    /// if it does. (Other submitters filling the queue meanwhile only postpone that take.)
+    fn should_wake_submitters(&self) -> bool {
+        // ORDERING: SeqCst; see `reserve` for the order of the two counts.
+        self.hurried_submitters.load(Ordering::SeqCst) > 0 || self.len() <= self.capacity / 2
     }
 
     /// Takes the next item; while the queue is empty, spins for a short while (if fewer than
