@@ -231,53 +231,38 @@ fn error_group_first_error_wins() {
     });
 }
 
-/// A submitter blocked on a full queue is woken when a worker takes a job and frees a slot
-/// (no lost wake-up), and both jobs run.
-#[test]
-fn blocked_submitter_woken_by_a_take() {
-    loom::model(|| {
-        let pool = Arc::new(pool(1, 1));
-        let ran = Arc::new(AtomicUsize::new(0));
-        let job = |ran: Arc<AtomicUsize>| {
-            move || {
-                ran.fetch_add(1, Ordering::SeqCst);
-            }
-        };
+/// Fills a one-worker pool's queue of `capacity` (the worker may already have taken some),
+/// then submits from another thread, which blocks until a take leaves the queue at its
+/// low-water mark (half the capacity) and must then be woken, not lost. Every job runs.
+fn blocked_submitter_gets_in(capacity: usize) {
+    let pool = Arc::new(pool(1, capacity));
+    let ran = Arc::new(AtomicUsize::new(0));
+    let job = |ran: Arc<AtomicUsize>| {
+        move || {
+            ran.fetch_add(1, Ordering::SeqCst);
+        }
+    };
+    for _ in 0..capacity {
         pool.execute(job(ran.clone())).unwrap();
-        let submitter = {
-            let (pool, ran) = (pool.clone(), ran.clone());
-            // Blocks while the first job still holds the only slot.
-            thread::spawn(move || pool.execute(job(ran)).is_ok())
-        };
-        assert!(submitter.join().unwrap(), "the blocked submit must be accepted once room appears");
-        let report = pool.shutdown();
-        assert_eq!(ran.load(Ordering::SeqCst), 2);
-        assert_eq!(report.completed, 2);
-    });
+    }
+    let submitter = {
+        let (pool, ran) = (pool.clone(), ran.clone());
+        thread::spawn(move || pool.execute(job(ran)).is_ok())
+    };
+    assert!(submitter.join().unwrap(), "the blocked submit must be accepted once room appears");
+    let report = pool.shutdown();
+    assert_eq!(ran.load(Ordering::SeqCst), capacity + 1);
+    assert_eq!(report.completed as usize, capacity + 1);
 }
 
-/// With room for 2, a submitter blocked on the full queue is woken when the worker's take
-/// drains it to half (the low-water mark), not lost, and every job runs.
+/// Room for 1: the take that empties the queue wakes the blocked submitter.
+#[test]
+fn blocked_submitter_woken_by_a_take() {
+    loom::model(|| blocked_submitter_gets_in(1));
+}
+
+/// Room for 2: the take that leaves one job queued (half the capacity) wakes it.
 #[test]
 fn blocked_submitter_woken_at_the_low_water_mark() {
-    loom::model(|| {
-        let pool = Arc::new(pool(1, 2));
-        let ran = Arc::new(AtomicUsize::new(0));
-        let job = |ran: Arc<AtomicUsize>| {
-            move || {
-                ran.fetch_add(1, Ordering::SeqCst);
-            }
-        };
-        pool.execute(job(ran.clone())).unwrap();
-        pool.execute(job(ran.clone())).unwrap();
-        let submitter = {
-            let (pool, ran) = (pool.clone(), ran.clone());
-            // Blocks while both queued jobs are waiting; gets in once one is taken.
-            thread::spawn(move || pool.execute(job(ran)).is_ok())
-        };
-        assert!(submitter.join().unwrap(), "the blocked submit must be accepted once room appears");
-        let report = pool.shutdown();
-        assert_eq!(ran.load(Ordering::SeqCst), 3);
-        assert_eq!(report.completed, 3);
-    });
+    loom::model(|| blocked_submitter_gets_in(2));
 }

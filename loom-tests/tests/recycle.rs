@@ -33,7 +33,12 @@ impl Drop for Counted {
 }
 
 /// A pool whose `create` fails the model if more than `limit` objects would exist.
-fn counted_pool(max_live: usize, max_idle: usize, limit: usize, alive: &Arc<AtomicUsize>) -> ObjectPool<Counted> {
+fn counted_pool(
+    max_live: usize,
+    max_idle: usize,
+    limit: usize,
+    alive: &Arc<AtomicUsize>,
+) -> ObjectPool<Counted> {
     let alive = Arc::clone(alive);
     ObjectPool::builder(move || {
         let now = alive.fetch_add(1, Ordering::SeqCst) + 1;
