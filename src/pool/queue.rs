@@ -212,8 +212,7 @@ impl<T> JobQueue<T> {
             Err(Refusal::Full) => {}
             done => return done,
         }
-        // Workers usually free a slot within microseconds: look again for a while before
-        // paying for a park and a wake-up.
+        // Look again through the backoff's few short pauses (see `SUBMIT_PATIENCE`), then park.
         let mut backoff = Backoff::new();
         while backoff.snooze(SUBMIT_PATIENCE) {
             match self.try_reserve() {
