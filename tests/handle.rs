@@ -12,7 +12,7 @@ use std::thread::{self, Thread};
 use std::time::Duration;
 
 use boundpool::{JobHandle, ThreadPool};
-use common::{block_one_worker, bounded};
+use common::{block_one_worker, bounded, held};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -34,18 +34,11 @@ fn join_returns_the_value() {
 fn is_finished_turns_true_only_once_the_job_ended() {
     bounded(30, || {
         let pool = ThreadPool::new(1).unwrap();
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let handle = pool
-            .spawn(move || {
-                started_tx.send(()).unwrap();
-                release_rx.recv_timeout(WAIT).unwrap();
-                5
-            })
-            .unwrap();
-        started_rx.recv_timeout(WAIT).unwrap();
+        let (job, held) = held(5);
+        let handle = pool.spawn(job).unwrap();
+        held.wait_started();
         assert!(!handle.is_finished());
-        release_tx.send(()).unwrap();
+        held.release();
         assert!(handle.wait_timeout(WAIT));
         assert!(handle.is_finished());
         assert_eq!(handle.join().unwrap(), 5);
@@ -87,18 +80,11 @@ fn cancel_before_start_wins_and_the_job_never_runs() {
 fn cancel_after_start_loses_and_the_job_completes() {
     bounded(30, || {
         let pool = ThreadPool::new(1).unwrap();
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let handle = pool
-            .spawn(move || {
-                started_tx.send(()).unwrap();
-                release_rx.recv_timeout(WAIT).unwrap();
-                "done"
-            })
-            .unwrap();
-        started_rx.recv_timeout(WAIT).unwrap();
+        let (job, held) = held("done");
+        let handle = pool.spawn(job).unwrap();
+        held.wait_started();
         assert!(!handle.cancel());
-        release_tx.send(()).unwrap();
+        held.release();
         assert_eq!(handle.join().unwrap(), "done");
         assert!(pool.spawn(|| ()).unwrap().join().is_ok());
         let stats = pool.stats();
@@ -110,19 +96,12 @@ fn cancel_after_start_loses_and_the_job_completes() {
 fn wait_timeout_is_false_while_running_then_true_and_the_handle_stays_usable() {
     bounded(30, || {
         let pool = ThreadPool::new(1).unwrap();
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let handle = pool
-            .spawn(move || {
-                started_tx.send(()).unwrap();
-                release_rx.recv_timeout(WAIT).unwrap();
-                11
-            })
-            .unwrap();
-        started_rx.recv_timeout(WAIT).unwrap();
+        let (job, held) = held(11);
+        let handle = pool.spawn(job).unwrap();
+        held.wait_started();
         assert!(!handle.wait_timeout(Duration::from_millis(30)));
         assert!(!handle.wait_timeout(Duration::ZERO));
-        release_tx.send(()).unwrap();
+        held.release();
         assert!(handle.wait_timeout(WAIT));
         assert!(handle.wait_timeout(Duration::ZERO), "still finished");
         assert_eq!(handle.join().unwrap(), 11);
@@ -197,16 +176,9 @@ fn a_handle_can_be_awaited_without_a_runtime() {
 fn a_waker_registered_before_completion_is_woken() {
     bounded(30, || {
         let pool = ThreadPool::new(1).unwrap();
-        let (started_tx, started_rx) = mpsc::channel();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let mut handle = pool
-            .spawn(move || {
-                started_tx.send(()).unwrap();
-                release_rx.recv_timeout(WAIT).unwrap();
-                99
-            })
-            .unwrap();
-        started_rx.recv_timeout(WAIT).unwrap();
+        let (job, held) = held(99);
+        let mut handle = pool.spawn(job).unwrap();
+        held.wait_started();
 
         let tw = Arc::new(ThreadWaker { thread: thread::current(), wakes: AtomicUsize::new(0) });
         let waker = Waker::from(tw.clone());
@@ -216,7 +188,7 @@ fn a_waker_registered_before_completion_is_woken() {
         assert!(Pin::new(&mut handle).poll(&mut cx).is_pending());
         assert_eq!(tw.wakes.load(Ordering::SeqCst), 0);
 
-        release_tx.send(()).unwrap();
+        held.release();
         while tw.wakes.load(Ordering::SeqCst) == 0 {
             thread::park_timeout(WAIT);
         }

@@ -17,6 +17,17 @@ fn counting_pool(prefix: &str, workers: usize, capacity: usize) -> ThreadPool {
     ThreadPool::builder().workers(workers).queue_capacity(capacity).thread_name(prefix).build().unwrap()
 }
 
+/// Queues `jobs` jobs that each add one to `ran`.
+fn execute_counted(pool: &ThreadPool, jobs: usize, ran: &Arc<AtomicU64>) {
+    for _ in 0..jobs {
+        let ran = ran.clone();
+        pool.execute(move || {
+            ran.fetch_add(1, Ordering::SeqCst);
+        })
+        .unwrap();
+    }
+}
+
 #[test]
 fn shutdown_runs_every_queued_job_and_joins_every_thread() {
     let prefix = "sdrain";
@@ -27,13 +38,7 @@ fn shutdown_runs_every_queued_job_and_joins_every_thread() {
         let gate_a = block_one_worker(&pool);
         let gate_b = block_one_worker(&pool);
         let ran = Arc::new(AtomicU64::new(0));
-        for _ in 0..100 {
-            let ran = ran.clone();
-            pool.execute(move || {
-                ran.fetch_add(1, Ordering::SeqCst);
-            })
-            .unwrap();
-        }
+        execute_counted(&pool, 100, &ran);
         let stopper = {
             let pool = pool.clone();
             thread::spawn(move || pool.shutdown())
@@ -60,13 +65,7 @@ fn drop_runs_every_queued_job_and_joins_every_thread() {
     bounded(60, move || {
         let pool = counting_pool(prefix, 2, 64);
         let ran = Arc::new(AtomicU64::new(0));
-        for _ in 0..64 {
-            let ran = ran.clone();
-            pool.execute(move || {
-                ran.fetch_add(1, Ordering::SeqCst);
-            })
-            .unwrap();
-        }
+        execute_counted(&pool, 64, &ran);
         drop(pool);
         assert_eq!(ran.load(Ordering::SeqCst), 64);
         assert_no_threads_named(prefix);
@@ -172,13 +171,7 @@ fn shutdown_now_hands_back_exactly_the_queued_jobs() {
                 .unwrap()
             })
             .collect();
-        for _ in 0..4 {
-            let ran = ran.clone();
-            pool.execute(move || {
-                ran.fetch_add(1, Ordering::SeqCst);
-            })
-            .unwrap();
-        }
+        execute_counted(&pool, 4, &ran);
         let stopper = {
             let pool = pool.clone();
             thread::spawn(move || pool.shutdown_now())

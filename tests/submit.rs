@@ -8,7 +8,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use boundpool::{SubmitError, SubmitTimeoutError, ThreadPool, TrySubmitError};
-use common::{block_one_worker, bounded};
+use common::{block_one_worker, bounded, thread_is_asleep, wait_until};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -259,15 +259,16 @@ fn a_blocked_submit_gets_in_when_room_appears_even_if_the_queue_stops_draining()
         assert_eq!(pool.stats().queued, 3);
         let submitter = {
             let pool = pool.clone();
-            std::thread::spawn(move || {
-                pool.execute(|| ()).unwrap(); // blocks: the queue is full
-                submitted_tx.send(()).unwrap();
-            })
+            std::thread::Builder::new()
+                .name("blocked-submit".into())
+                .spawn(move || {
+                    pool.execute(|| ()).unwrap(); // blocks: the queue is full
+                    submitted_tx.send(()).unwrap();
+                })
+                .unwrap()
         };
-        // A blocked submitter shows nothing to wait for, so give it time to block before the
-        // take. (Were it slower than this, it would find room at once and the test would pass
-        // without needing the rule under test.)
-        std::thread::sleep(Duration::from_millis(200));
+        // Only once the submitter sleeps may the worker take: room must appear after it parked.
+        wait_until(10, "the submitter is parked", || thread_is_asleep("blocked-submit"));
         gate.open();
         submitter.join().unwrap();
         let report = pool.shutdown();

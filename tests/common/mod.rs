@@ -1,5 +1,5 @@
-//! Helpers shared by the integration tests: bounded waits, a gate to hold a worker busy, and
-//! the thread names of this process.
+//! Helpers shared by the integration tests: bounded waits, a gate to hold a worker busy, a job
+//! held until released, and the thread names of this process.
 #![allow(dead_code)]
 
 use std::sync::mpsc;
@@ -83,6 +83,40 @@ pub fn block_one_worker(pool: &ThreadPool) -> Gate {
     Gate { release: Some(release_tx) }
 }
 
+/// How long a held job and its test wait on each other before failing.
+pub const HELD_LIMIT: Duration = Duration::from_secs(10);
+
+/// The test's side of a held job: it learns when the job starts and releases it.
+pub struct Held {
+    started: mpsc::Receiver<()>,
+    release: mpsc::Sender<()>,
+}
+
+impl Held {
+    /// Waits until the job has started; fails the test after `HELD_LIMIT`.
+    pub fn wait_started(&self) {
+        self.started.recv_timeout(HELD_LIMIT).expect("the held job should start");
+    }
+
+    /// Lets the job return.
+    pub fn release(&self) {
+        self.release.send(()).expect("the held job should still be waiting");
+    }
+}
+
+/// A job that reports its start, waits to be released (failing after `HELD_LIMIT`) and returns
+/// `value`; with the [`Held`] that controls it.
+pub fn held<T: Send + 'static>(value: T) -> (impl FnOnce() -> T + Send + 'static, Held) {
+    let (started_tx, started) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let job = move || {
+        started_tx.send(()).unwrap();
+        release_rx.recv_timeout(HELD_LIMIT).unwrap();
+        value
+    };
+    (job, Held { started, release })
+}
+
 /// The names of this process's threads (`/proc/self/task/*/comm`, at most 15 bytes each).
 pub fn thread_names() -> Vec<String> {
     let mut names = Vec::new();
@@ -93,6 +127,19 @@ pub fn thread_names() -> Vec<String> {
         }
     }
     names
+}
+
+/// Whether a thread of this process named `name` is asleep (state `S`): blocked in the kernel,
+/// as a thread parked on a lock or a condition variable is.
+pub fn thread_is_asleep(name: &str) -> bool {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else { return false };
+    tasks.flatten().any(|task| {
+        let named = std::fs::read_to_string(task.path().join("comm")).is_ok_and(|c| c.trim_end() == name);
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        // The state follows the name, which is in parentheses and may itself hold any byte.
+        let state = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next());
+        named && state == Some("S")
+    })
 }
 
 /// The threads of this process whose name starts with `{prefix}-`.
