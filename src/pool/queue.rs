@@ -314,10 +314,12 @@ impl<T> JobQueue<T> {
             // ORDERING: SeqCst, the taker's write in the Dekker patterns below.
             taken.fetch_add(1, Ordering::SeqCst);
         } else {
-            // ORDERING: only worker `slot` writes its counter: a load and a store suffice.
+            // ORDERING: only worker `slot` writes its counter: a load and a store suffice. The
+            // store is the taker's write in the Dekker patterns below; the SeqCst fence after
+            // it orders it (a store before one SeqCst fence is seen by a load after a later
+            // one), so it need not be SeqCst itself, which would be a second full barrier.
             let now = taken.load(Ordering::Relaxed);
-            // ORDERING: SeqCst, the taker's write in the Dekker patterns below.
-            taken.store(now.wrapping_add(1), Ordering::SeqCst);
+            taken.store(now.wrapping_add(1), Ordering::Relaxed);
         }
         // ORDERING: the fence between that write and the reads of `waiting_submitters` and
         // `closed`: the taker's half of the Dekker patterns with a blocked submitter (which
