@@ -3,6 +3,7 @@
 use std::any::Any;
 use std::fmt;
 
+use super::fire::Spares;
 use super::queue::JobQueue;
 use super::shutdown::{Lifecycle, Wait};
 use super::stats::Counters;
@@ -240,6 +241,7 @@ impl Builder {
         };
         let (queue, parkers) = JobQueue::new(capacity, workers);
         let shared = Arc::new(Shared {
+            spares: Spares::new(queue.capacity()),
             queue,
             counters: Counters::new(workers, self.record_latency),
             workers,

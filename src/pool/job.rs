@@ -12,6 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::cancel::CancelToken;
+use super::fire::Fire;
 use super::stats::{Outcome, Tally};
 use crate::error::JobError;
 use crate::sync::{self, Arc, AtomicBool, Backoff, Condvar, Mutex, Ordering};
@@ -21,8 +22,8 @@ const JOIN_PATIENCE: Duration = Duration::from_micros(20);
 
 /// What the queue holds.
 pub(crate) enum Job {
-    /// From `execute`: no handle, one allocation.
-    Fire(Box<dyn FnOnce() + Send>),
+    /// From `execute`: no handle, one box (reused; see `fire`).
+    Fire(Box<dyn Fire>),
     /// From `spawn`: a cell shared with the handle.
     Task(Arc<dyn Task>),
 }

@@ -4,6 +4,7 @@ mod batch;
 mod builder;
 mod cancel;
 mod errgroup;
+mod fire;
 mod handle;
 mod job;
 mod latency;
@@ -28,6 +29,7 @@ pub use self::scope::{Scope, ScopedJobHandle};
 pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
 
+use self::fire::Spares;
 use self::job::{Job, JobCell, JobFn, Plain, Queued, Task};
 use self::queue::{JobQueue, Refusal};
 use self::shutdown::{Lifecycle, Wait};
@@ -40,6 +42,8 @@ pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
 /// What the pool handle, the workers and the job handles share.
 pub(crate) struct Shared {
     queue: JobQueue<Queued>,
+    /// Emptied boxes of handle-less jobs, on their way back to submitters.
+    spares: Spares,
     counters: Counters,
     workers: usize,
     life: Lifecycle,
@@ -236,13 +240,18 @@ impl ThreadPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        let boxed = Box::new(f);
+        // Allocate (or reuse a box) before taking a slot: between reserving and filling nothing
+        // may fail.
+        let boxed = fire::boxed(f, &self.shared.spares);
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.enqueue(Job::Fire(boxed)),
             Ok(Admitted::Inline) => {
-                worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed), None)
+                worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed), None);
             }
-            Err(refusal) => return Err((refusal, *boxed)),
+            Err(refusal) => {
+                let f = (*boxed).into_inner();
+                return Err((refusal, f.expect("boundpool: a refused job's box still holds its closure")));
+            }
         }
         Ok(())
     }
@@ -329,10 +338,16 @@ impl ThreadPool {
         })
     }
 
-    /// Submits a job with no handle; blocks while the queue is full. Costs one allocation (the
-    /// boxed closure). A panic in it is counted in [`Stats::panicked`] and passed to the
-    /// [`panic_handler`](Builder::panic_handler), if set. Caller-runs applies as for
-    /// [`spawn`](Self::spawn).
+    /// Submits a job with no handle; blocks while the queue is full. A panic in it is counted
+    /// in [`Stats::panicked`] and passed to the [`panic_handler`](Builder::panic_handler), if
+    /// set. Caller-runs applies as for [`spawn`](Self::spawn).
+    ///
+    /// The closure is boxed. The box of a closure of at most 128 bytes is not freed after the
+    /// job runs: workers hand emptied boxes back in batches, and a thread submitting the same
+    /// closure type refills one instead of allocating, so a steady stream of jobs allocates
+    /// nothing. What is kept is bounded: the pool holds at most 16 batches of 32 boxes plus one
+    /// unfinished batch per worker, and each submitting thread one batch (freed when the thread
+    /// exits). A job's captures are dropped when it runs, never kept with its box.
     ///
     /// # Errors
     ///

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
+use super::fire::Spare;
 use super::job::{drop_payload, drop_quietly, Job};
 use super::stats::{Outcome, Tally};
 use super::Shared;
@@ -51,11 +52,15 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
     let _exit = ExitGuard(&shared, index);
     call_hook(&shared, shared.hooks.thread_start.as_ref(), index);
     let tally = shared.counters.worker(index);
+    // Emptied boxes of handle-less jobs, handed back to submitters a batch at a time.
+    let mut spent = Vec::new();
     while let Some(queued) = shared.queue.pop(index, &parker) {
         let (job, at) = queued.into_parts();
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
-        let _ = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at)));
+        if let Ok(Some(spare)) = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at))) {
+            shared.spares.keep(&mut spent, spare);
+        }
     }
 }
 
@@ -79,8 +84,9 @@ impl Drop for ExitGuard<'_> {
 }
 
 /// Runs one job on the calling thread, with its panic caught and counted in `tally`. With the
-/// time it was queued, and a tally that records latency, records its queue wait.
-pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job, queued_at: Option<Instant>) {
+/// time it was queued, and a tally that records latency, records its queue wait. Returns a
+/// handle-less job's emptied box when it can be reused.
+pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job, queued_at: Option<Instant>) -> Option<Spare> {
     let waited = match (queued_at, tally.latency()) {
         (Some(at), Some(latency)) => {
             let waited = at.elapsed();
@@ -97,25 +103,31 @@ pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job, queued_at: Optio
     )
     .entered();
     let _ = waited;
-    execute(shared, tally, job);
+    execute(shared, tally, job)
 }
 
-/// Runs a job's closure if nobody ran or cancelled it yet.
-fn execute(shared: &Shared, tally: &Tally, job: Job) {
+/// Runs a job's closure if nobody ran or cancelled it yet. Returns a handle-less job's emptied
+/// box when it can be reused.
+fn execute(shared: &Shared, tally: &Tally, job: Job) -> Option<Spare> {
     match job {
         Job::Task(task) => {
             task.run(Some(tally));
+            None
         }
         Job::Fire(f) => {
             tally.started();
             let started = tally.run_started();
-            let ran = panic::catch_unwind(AssertUnwindSafe(f));
+            let ran = panic::catch_unwind(AssertUnwindSafe(|| f.call()));
             tally.run_ended(started);
             match ran {
-                Ok(()) => tally.ended(Outcome::Completed, true),
+                Ok(spare) => {
+                    tally.ended(Outcome::Completed, true);
+                    spare
+                }
                 Err(payload) => {
                     tally.ended(Outcome::Panicked, true);
                     shared.report_panic(payload);
+                    None
                 }
             }
         }
