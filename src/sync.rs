@@ -257,6 +257,10 @@ mod model {
         pub(crate) fn len(&self) -> usize {
             self.items().len()
         }
+
+        pub(crate) fn is_empty(&self) -> bool {
+            self.items().is_empty()
+        }
     }
 
     /// A thread parker on loom's mutex and condition variable, standing in for crossbeam's

@@ -275,3 +275,27 @@ fn a_blocked_submit_gets_in_when_room_appears_even_if_the_queue_stops_draining()
         assert_eq!((report.submitted, report.completed), (5, 5));
     });
 }
+
+#[test]
+fn a_bound_too_large_for_a_preallocated_ring_is_kept_exactly_too() {
+    bounded(60, || {
+        // Beyond 32 768 jobs the queue grows in blocks instead of a ring; the bound holds alike.
+        let capacity = 40_000;
+        let pool = ThreadPool::builder().workers(1).queue_capacity(capacity).build().unwrap();
+        let gate = block_one_worker(&pool);
+        let ran = Arc::new(AtomicUsize::new(0));
+        for i in 0..capacity {
+            let ran = ran.clone();
+            let accepted = pool.try_execute(move || {
+                ran.fetch_add(1, Ordering::Relaxed);
+            });
+            assert!(accepted.is_ok(), "slot {i} refused");
+        }
+        assert!(pool.try_execute(|| ()).unwrap_err().is_full());
+        assert_eq!(pool.stats().queued, capacity);
+        gate.open();
+        let report = pool.shutdown();
+        assert_eq!(ran.load(Ordering::Relaxed), capacity);
+        assert_eq!((report.completed, report.rejected), (1 + capacity as u64, 1));
+    });
+}

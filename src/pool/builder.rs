@@ -90,8 +90,12 @@ impl Builder {
 
     /// The most jobs that may wait in the queue, not yet started (default: 256 per worker).
     /// When it is full, [`spawn`](ThreadPool::spawn) blocks, [`try_spawn`](ThreadPool::try_spawn)
-    /// refuses and [`spawn_timeout`](ThreadPool::spawn_timeout) waits up to its timeout. Memory
-    /// is taken as jobs arrive, not up front. Zero is a [`BuildError`].
+    /// refuses and [`spawn_timeout`](ThreadPool::spawn_timeout) waits up to its timeout. Zero is
+    /// a [`BuildError`].
+    ///
+    /// Up to 32 768 jobs, the queue is a ring allocated when the pool is built, 64 bytes per
+    /// job of the bound (32 KiB for the default on two cores), so queueing a job allocates
+    /// nothing. A larger bound takes memory in blocks as jobs arrive instead of up front.
     pub fn queue_capacity(mut self, n: usize) -> Builder {
         self.queue_capacity = Some(n);
         self

@@ -2,8 +2,9 @@
 //!
 //! One atomic word, `tail`, holds the closed bit and the number of slots ever reserved; only
 //! submitters write it. A submitter reserves a slot with a CAS that fails if the queue is closed
-//! or full, then pushes its job into a lock-free segmented queue (memory grows with what is
-//! queued, not with the bound). Each worker counts the jobs it takes on its own cache line, so
+//! or full, then pushes its job into a lock-free FIFO: a ring allocated once when the bound is
+//! at most [`RING_MAX`] jobs, so queueing allocates nothing, or for larger bounds a segmented
+//! queue whose memory grows with what is queued, not with the bound. Each worker counts the jobs it takes on its own cache line, so
 //! on the fast paths submitters and workers write no shared word: the queue's depth is the
 //! reservations minus the sum of the takes, and submitters re-add the takes only when their
 //! cached sum says the queue is full. Because reserving and closing go through the same word, a
@@ -32,8 +33,8 @@
 use std::time::{Duration, Instant};
 
 use crate::sync::{
-    self, fence, AtomicBool, AtomicUsize, Backoff, CachePadded, Condvar, Mutex, Ordering, Parker, SegQueue,
-    Unparker,
+    self, fence, ArrayQueue, AtomicBool, AtomicUsize, Backoff, CachePadded, Condvar, Mutex, Ordering, Parker,
+    SegQueue, Unparker,
 };
 
 /// How long an idle worker keeps looking for work before it parks. Long enough that a steady
@@ -50,6 +51,11 @@ const SUBMIT_PATIENCE: Duration = Duration::ZERO;
 /// but does not drain that far (every worker busy with a long job, perhaps one waiting for the
 /// blocked submitter itself) still takes the new job within this long of room appearing.
 const NUDGE: Duration = Duration::from_millis(1);
+
+/// The largest bound served by a ring allocated up front. The ring has two slots of 32 bytes
+/// per job of the bound (so 2 MiB at most): with the queue full, submitters then write slots
+/// half a ring away from the ones workers read, not the very slots and cache lines just freed.
+pub(crate) const RING_MAX: usize = 1 << 15;
 
 /// Submitters measure the queue's exact depth (for the peak) every this many reservations.
 pub(crate) const DEPTH_SAMPLE: usize = 16;
@@ -75,10 +81,62 @@ pub(crate) enum Refusal {
     Closed,
 }
 
+/// Where queued items wait, in order.
+#[derive(Debug)]
+enum Items<T> {
+    /// A ring of the queue's capacity: no allocation per item.
+    Ring(ArrayQueue<T>),
+    /// Blocks allocated as items arrive: memory follows the depth, not the bound.
+    Blocks(SegQueue<T>),
+}
+
+impl<T> Items<T> {
+    fn new(capacity: usize) -> Self {
+        // Models use the stand-in segmented queue, which lets a pop miss a push it is not
+        // ordered after, as both real queues do.
+        if capacity <= RING_MAX && !cfg!(loom) {
+            Items::Ring(ArrayQueue::new(capacity * 2))
+        } else {
+            Items::Blocks(SegQueue::new())
+        }
+    }
+
+    /// Adds an item to a slot reserved in the queue's count.
+    fn push(&self, item: T) {
+        match self {
+            Items::Ring(ring) => {
+                // The ring has a slot for every reservation: reserved minus taken never exceeds
+                // the capacity (half the ring), and an item leaves the ring before its take is
+                // counted. So this push finds room the first time.
+                let mut item = item;
+                while let Err(back) = ring.push(item) {
+                    item = back;
+                    std::hint::spin_loop();
+                }
+            }
+            Items::Blocks(blocks) => blocks.push(item),
+        }
+    }
+
+    fn pop(&self) -> Option<T> {
+        match self {
+            Items::Ring(ring) => ring.pop(),
+            Items::Blocks(blocks) => blocks.pop(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        match self {
+            Items::Ring(ring) => ring.is_empty(),
+            Items::Blocks(blocks) => blocks.is_empty(),
+        }
+    }
+}
+
 /// A bounded multi-producer multi-consumer queue of `T` with blocking on both ends.
 #[derive(Debug)]
 pub(crate) struct JobQueue<T> {
-    items: SegQueue<T>,
+    items: Items<T>,
     capacity: usize,
     /// Closed bit | slots ever reserved << 1. Written by submitters only.
     tail: CachePadded<AtomicUsize>,
@@ -117,7 +175,7 @@ impl<T> JobQueue<T> {
     pub(crate) fn new(capacity: usize, workers: usize) -> (Self, Vec<Parker>) {
         let parkers: Vec<Parker> = (0..workers).map(|_| Parker::new()).collect();
         let queue = JobQueue {
-            items: SegQueue::new(),
+            items: Items::new(capacity),
             capacity,
             tail: CachePadded::new(AtomicUsize::new(0)),
             taken: (0..=workers).map(|_| CachePadded::new(AtomicUsize::new(0))).collect(),
