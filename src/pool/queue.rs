@@ -4,10 +4,10 @@
 //! submitters write it. A submitter reserves a slot with a CAS that fails if the queue is closed
 //! or full, then pushes its job into a lock-free FIFO: a ring allocated once when the bound is
 //! at most [`RING_MAX`] jobs, so queueing allocates nothing, or for larger bounds a segmented
-//! queue whose memory grows with what is queued, not with the bound. Each worker counts the jobs it takes on its own cache line, so
-//! on the fast paths submitters and workers write no shared word: the queue's depth is the
-//! reservations minus the sum of the takes, and submitters re-add the takes only when their
-//! cached sum says the queue is full. Because reserving and closing go through the same word, a
+//! queue whose memory grows with what is queued, not with the bound. Each worker counts the
+//! jobs it takes on its own cache line, so on the fast paths submitters and workers write no
+//! shared word: the queue's depth is the reservations minus the sum of the takes, and
+//! submitters re-add the takes only when their cached sum says the queue is full. Because reserving and closing go through the same word, a
 //! submit racing a shutdown is decided in one place: the job is either counted before the close
 //! (and will be run or handed back) or refused with its closure.
 //!
@@ -84,7 +84,7 @@ pub(crate) enum Refusal {
 /// Where queued items wait, in order.
 #[derive(Debug)]
 enum Items<T> {
-    /// A ring of the queue's capacity: no allocation per item.
+    /// A ring of twice the queue's capacity: no allocation per item.
     Ring(ArrayQueue<T>),
     /// Blocks allocated as items arrive: memory follows the depth, not the bound.
     Blocks(SegQueue<T>),
