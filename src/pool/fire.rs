@@ -43,10 +43,15 @@ pub(crate) trait Fire: Send {
 /// The box behind a [`Fire`]: empty once the closure has been taken out to run.
 pub(crate) struct Once<F>(Option<F>);
 
+/// Whether emptied boxes of closures of type `F` are reused.
+const fn reused<F>() -> bool {
+    mem::size_of::<F>() <= MAX_BYTES
+}
+
 impl<F: FnOnce() + Send + 'static> Fire for Once<F> {
     fn call(mut self: Box<Self>) -> Option<Spare> {
         let f = self.0.take()?;
-        if mem::size_of::<F>() > MAX_BYTES {
+        if !reused::<F>() {
             // Not kept: free the box before the closure runs, as a plain box would be.
             drop(self);
             f();
@@ -68,7 +73,7 @@ impl<F> Once<F> {
 /// Boxes `f`, refilling an emptied box of the same closure type from the calling thread's
 /// stock (topped up from `spares`) when there is one.
 pub(crate) fn boxed<F: FnOnce() + Send + 'static>(f: F, spares: &Spares) -> Box<Once<F>> {
-    if mem::size_of::<F>() <= MAX_BYTES {
+    if reused::<F>() {
         if let Some(mut reused) = spares.take().and_then(|spare| spare.downcast::<Once<F>>().ok()) {
             reused.0 = Some(f);
             return reused;
@@ -175,11 +180,19 @@ mod tests {
         assert!(spares.take().is_none(), "the stock holds no more than one batch");
     }
 
+    /// Spares left in the calling thread's stock.
+    fn stocked() -> usize {
+        STOCK.with(|stock| stock.borrow().len())
+    }
+
     #[test]
-    fn a_box_of_another_closure_type_is_not_refilled() {
+    fn a_spare_of_another_closure_type_is_freed_not_kept_or_retried() {
         let spares = Spares::new(BATCH);
         let kept = fill_one_batch(&spares, |i: usize| move || assert!(i < BATCH));
         let other = boxed(move || assert!(kept.len() == BATCH), &spares);
+        // The batch moved into the stock, and the one spare taken for `other` was dropped.
+        assert_eq!(stocked(), BATCH - 1);
+        assert!(spares.batches.is_empty());
         assert!(other.call().is_some());
     }
 
@@ -196,8 +209,10 @@ mod tests {
         let first = fill_one_batch(&spares, |i: usize| move || assert!(i < BATCH));
         // The exchange holds one batch; this one is freed.
         fill_one_batch(&spares, |i: usize| move || assert!(i < BATCH));
+        assert_eq!(spares.batches.len(), 1);
         let reused = boxed(move || assert!(first.len() == BATCH), &spares);
         assert!(reused.call().is_some());
         assert!(spares.batches.is_empty());
+        assert_eq!(stocked(), BATCH - 1, "the stock holds the one batch the exchange kept");
     }
 }
