@@ -228,7 +228,7 @@ impl ThreadPool {
         F: FnOnce(&CancelToken) -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(WithToken(f), Some(token.clone()), Room::Wait(None))
-            .map_err(|(_, WithToken(f))| SubmitError(f))
+        self.submit(WithToken { f, token: token.clone() }, Room::Wait(None))
+            .map_err(|(_, WithToken { f, .. })| SubmitError(f))
     }
 }

@@ -115,29 +115,39 @@ where
     }
 }
 
-/// How a cell calls its closure: with no argument, or with the job's cancel token.
+/// How a cell calls its closure: with no argument, or with the job's cancel token (which the
+/// closure's wrapper carries, so that jobs without one do not pay for it in their cell).
 pub(crate) trait JobFn<T>: Send {
-    fn call(self, token: Option<&CancelToken>) -> T;
+    /// True when the job must not start: its token was cancelled.
+    fn cancelled(&self) -> bool {
+        false
+    }
+    fn call(self) -> T;
 }
 
 /// A closure of `spawn`, `execute` or a scope: `FnOnce() -> T`.
 pub(crate) struct Plain<F>(pub(crate) F);
 
 impl<F: FnOnce() -> T + Send, T> JobFn<T> for Plain<F> {
-    fn call(self, _token: Option<&CancelToken>) -> T {
+    fn call(self) -> T {
         (self.0)()
     }
 }
 
-/// A closure of `spawn_with`: `FnOnce(&CancelToken) -> T`, called with the job's token.
-pub(crate) struct WithToken<F>(pub(crate) F);
+/// A closure of `spawn_with`: `FnOnce(&CancelToken) -> T`, with the token it is called with. A
+/// job whose token is cancelled before it starts never runs.
+pub(crate) struct WithToken<F> {
+    pub(crate) f: F,
+    pub(crate) token: CancelToken,
+}
 
 impl<F: FnOnce(&CancelToken) -> T + Send, T> JobFn<T> for WithToken<F> {
-    fn call(self, token: Option<&CancelToken>) -> T {
-        match token {
-            Some(token) => (self.0)(token),
-            None => unreachable!("boundpool: a spawn_with job always carries its token"),
-        }
+    fn cancelled(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    fn call(self) -> T {
+        (self.f)(&self.token)
     }
 }
 
@@ -150,20 +160,22 @@ enum Stage<F, T> {
 
 struct CellState<F, T> {
     stage: Stage<F, T>,
-    waker: Option<Waker>,
-    /// A thread is blocked in `wait`; completion must notify the condvar.
-    sleepers: bool,
+    /// The task awaiting the handle. Boxed: a cell lives as long as its handle, and callers
+    /// that hold many handles (spawn a batch, then join it) should not pay a second word for
+    /// every job that is never awaited.
+    waker: Option<Box<Waker>>,
 }
 
-/// The shared allocation behind a `spawn`ed or scoped job.
+/// The shared allocation behind a `spawn`ed or scoped job. Kept small, for the same reason as
+/// the boxed waker: with a small closure and result, the cell and its reference counts take 72
+/// bytes.
 pub(crate) struct JobCell<F, T> {
     state: Mutex<CellState<F, T>>,
+    /// Threads blocked in `wait`. Notifying it with nobody waiting costs one load.
     done: Condvar,
     /// Set (under the lock) when the result is stored: lets `is_finished` and a spinning
     /// joiner look without taking the lock.
     finished: AtomicBool,
-    /// With `spawn_with`: a job whose token is cancelled before it starts never runs.
-    token: Option<CancelToken>,
 }
 
 impl<F, T> JobCell<F, T>
@@ -171,12 +183,11 @@ where
     F: JobFn<T>,
     T: Send,
 {
-    pub(crate) fn new(f: F, token: Option<CancelToken>) -> Self {
+    pub(crate) fn new(f: F) -> Self {
         JobCell {
-            state: Mutex::new(CellState { stage: Stage::Pending(f), waker: None, sleepers: false }),
+            state: Mutex::new(CellState { stage: Stage::Pending(f), waker: None }),
             done: Condvar::new(),
             finished: AtomicBool::new(false),
-            token,
         }
     }
 
@@ -196,13 +207,11 @@ where
             // ORDERING: Release publishes the result to whoever reads the flag with Acquire
             // (they still take the lock to move it out).
             self.finished.store(true, Ordering::Release);
-            if mem::take(&mut state.sleepers) {
-                self.done.notify_all();
-            }
+            self.done.notify_all();
             state.waker.take()
         };
         if let Some(waker) = waker {
-            waker.wake();
+            (*waker).wake();
         }
     }
 }
@@ -223,7 +232,7 @@ where
                 }
             }
         };
-        if self.token.as_ref().is_some_and(CancelToken::is_cancelled) {
+        if f.cancelled() {
             drop_quietly(f);
             if let Some(c) = tally {
                 c.ended(Outcome::Cancelled, false);
@@ -235,8 +244,7 @@ where
             c.started();
         }
         let started = tally.and_then(Tally::run_started);
-        let token = self.token.as_ref();
-        let result = panic::catch_unwind(AssertUnwindSafe(move || f.call(token))).map_err(JobError::panic);
+        let result = panic::catch_unwind(AssertUnwindSafe(move || f.call())).map_err(JobError::panic);
         if let Some(c) = tally {
             // Recorded before the handle resolves, like the counters.
             c.run_ended(started);
@@ -259,13 +267,11 @@ where
             let f = mem::replace(&mut state.stage, Stage::Done(Err(JobError::cancelled())));
             // ORDERING: as in `finish`.
             self.finished.store(true, Ordering::Release);
-            if mem::take(&mut state.sleepers) {
-                self.done.notify_all();
-            }
+            self.done.notify_all();
             (f, state.waker.take())
         };
         if let Some(waker) = waker {
-            waker.wake();
+            (*waker).wake();
         }
         // The closure's captures are dropped outside the lock: their Drop may do anything.
         drop_quietly(f);
@@ -306,7 +312,6 @@ where
             if matches!(state.stage, Stage::Done(_) | Stage::Taken) {
                 return true;
             }
-            state.sleepers = true;
             match deadline {
                 None => self.done.wait(&mut state),
                 Some(deadline) => {
@@ -335,7 +340,8 @@ where
                 state.stage = other;
                 match &mut state.waker {
                     Some(w) if w.will_wake(cx.waker()) => {}
-                    slot => *slot = Some(cx.waker().clone()),
+                    Some(w) => **w = cx.waker().clone(),
+                    slot => *slot = Some(Box::new(cx.waker().clone())),
                 }
                 Poll::Pending
             }
@@ -351,4 +357,22 @@ pub(crate) fn drop_quietly<V>(value: V) {
 /// Drops a panic payload; a payload whose own Drop panics must not take a worker down.
 pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
     drop_quietly(payload);
+}
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::{JobCell, Plain};
+
+    fn cell_size<F: FnOnce() -> u64>(_: &F) -> usize {
+        std::mem::size_of::<JobCell<Plain<F>, u64>>()
+    }
+
+    /// A caller holding a batch of handles keeps one cell per job alive: a closure capturing
+    /// two words and a `u64` result must fit a 56-byte cell, 72 bytes with the reference counts.
+    #[test]
+    fn a_small_job_keeps_a_small_cell() {
+        let (index, rounds) = (5usize, 3u32);
+        let job = move || index as u64 + u64::from(rounds);
+        assert!(cell_size(&job) <= 56, "{} bytes", cell_size(&job));
+        assert_eq!(std::mem::size_of::<Option<Box<std::task::Waker>>>(), 8);
+    }
 }

@@ -214,13 +214,13 @@ impl ThreadPool {
     }
 
     /// The one path of every submission with a handle.
-    fn submit<F, T>(&self, f: F, token: Option<CancelToken>, room: Room) -> Result<JobHandle<T>, (Refusal, F)>
+    fn submit<F, T>(&self, f: F, room: Room) -> Result<JobHandle<T>, (Refusal, F)>
     where
         F: JobFn<T> + 'static,
         T: Send + 'static,
     {
         // Allocate before taking a slot: between reserving and filling nothing may fail.
-        let cell = Arc::new(JobCell::<F, T>::new(f, token));
+        let cell = Arc::new(JobCell::<F, T>::new(f));
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.enqueue(Job::Task(cell.clone())),
             Ok(Admitted::Inline) => {
@@ -278,7 +278,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(Plain(f), None, Room::Wait(None)).map_err(|(_, Plain(f))| SubmitError(f))
+        self.submit(Plain(f), Room::Wait(None)).map_err(|(_, Plain(f))| SubmitError(f))
     }
 
     /// Submits a job if the queue has room, never blocking.
@@ -304,7 +304,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(Plain(f), None, Room::Refuse).map_err(|(refusal, Plain(f))| match refusal {
+        self.submit(Plain(f), Room::Refuse).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => TrySubmitError::Full(f),
             Refusal::Closed => TrySubmitError::Shutdown(f),
         })
@@ -332,7 +332,7 @@ impl ThreadPool {
         T: Send + 'static,
     {
         let deadline = Instant::now().checked_add(timeout);
-        self.submit(Plain(f), None, Room::Wait(deadline)).map_err(|(refusal, Plain(f))| match refusal {
+        self.submit(Plain(f), Room::Wait(deadline)).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => SubmitTimeoutError::Timeout(f),
             Refusal::Closed => SubmitTimeoutError::Shutdown(f),
         })

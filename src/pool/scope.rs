@@ -56,7 +56,7 @@ impl<'scope> ScopeState<'scope> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let cell = Arc::new(JobCell::new(Plain(f), None));
+        let cell = Arc::new(JobCell::new(Plain(f)));
         let mut inner = self.inner.lock();
         inner.queued.push_back(cell.clone());
         inner.all.push(cell.clone());
