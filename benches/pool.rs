@@ -180,6 +180,21 @@ fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
                 }
             })
         });
+        // What the machine allows in parallel: the work split over one thread per worker up
+        // front, with no queue, no submitting thread and no hand-off.
+        group.bench_function(BenchmarkId::new("split over threads, no queue", JOBS), |b| {
+            b.iter(|| {
+                thread::scope(|s| {
+                    for k in 0..n {
+                        s.spawn(move || {
+                            for i in (k..JOBS).step_by(n) {
+                                black_box(spin(i as u64, rounds));
+                            }
+                        });
+                    }
+                })
+            })
+        });
     }
     group.finish();
 
