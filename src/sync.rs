@@ -13,13 +13,6 @@ pub(crate) use self::real::*;
 /// protocols under test never synchronise through a reference count.
 pub(crate) use std::sync::{Arc, Weak};
 
-/// Scoped threads are std's in both builds: the helpers of `ThreadPool::scope` run borrowed
-/// closures, which only std's scoped threads can do without unsafe code. Models do not use them.
-pub(crate) use std::thread::{scope as thread_scope, Builder as ScopedBuilder};
-
-/// The locks of a scope's threads, which are std's scoped threads in both builds (see above).
-pub(crate) use parking_lot::{Condvar as ScopeCondvar, Mutex as ScopeMutex, MutexGuard as ScopeMutexGuard};
-
 #[cfg(loom)]
 pub(crate) use self::model::*;
 

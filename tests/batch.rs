@@ -92,19 +92,48 @@ fn map_of_one_item_calls_f_exactly_once() {
 }
 
 #[test]
-fn map_on_a_one_worker_pool_runs_every_item_in_order_on_the_caller() {
+fn map_runs_items_only_on_the_caller_and_the_pools_own_workers() {
     bounded(30, || {
-        let pool = pool(1, "bsingle");
-        let caller = thread::current().id();
-        let off_caller = AtomicUsize::new(0);
-        let out = pool.map(0..10_000u64, |i| {
-            if thread::current().id() != caller {
-                off_caller.fetch_add(1, Ordering::Relaxed);
-            }
-            scramble(i)
-        });
-        assert_eq!(out, (0..10_000).map(scramble).collect::<Vec<_>>());
-        assert_eq!(off_caller.into_inner(), 0);
+        for workers in [1, 2] {
+            let pool = pool(workers, "bwhere");
+            let caller = thread::current().id();
+            let elsewhere = AtomicUsize::new(0);
+            let out = pool.map(0..20_000u64, |i| {
+                let here = thread::current();
+                let on_worker = here.name().is_some_and(|name| name.starts_with("bwhere-"));
+                if here.id() != caller && !on_worker {
+                    elsewhere.fetch_add(1, Ordering::Relaxed);
+                }
+                scramble(i)
+            });
+            assert_eq!(out, (0..20_000).map(scramble).collect::<Vec<_>>());
+            assert_eq!(elsewhere.into_inner(), 0, "items ran on a thread that is neither caller nor worker");
+        }
+    });
+}
+
+#[test]
+fn map_inside_the_only_worker_runs_every_item_in_order_on_it() {
+    bounded(30, || {
+        let pool = Arc::new(pool(1, "bsingle"));
+        let inner = Arc::clone(&pool);
+        let (out, order_kept) = pool
+            .spawn(move || {
+                let worker = thread::current().id();
+                let next = AtomicUsize::new(0);
+                let out = inner.map(0..10_000u64, |i| {
+                    assert_eq!(thread::current().id(), worker);
+                    // One thread, in input order.
+                    next.compare_exchange(i as usize, i as usize + 1, Ordering::Relaxed, Ordering::Relaxed)
+                        .is_ok()
+                });
+                (out, next.into_inner())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(out.iter().all(|&in_order| in_order));
+        assert_eq!(order_kept, 10_000);
     });
 }
 
@@ -189,20 +218,29 @@ fn try_map_with_no_error_returns_every_value_in_order() {
 }
 
 #[test]
-fn try_map_on_one_worker_stops_at_the_first_error_and_runs_nothing_after_it() {
+fn try_map_on_one_thread_stops_at_the_first_error_and_runs_nothing_after_it() {
     bounded(30, || {
-        let pool = pool(1, "btry1");
-        let ran = AtomicUsize::new(0);
-        let out: Result<Vec<u32>, u32> = pool.try_map(0..100u32, |i| {
-            ran.fetch_add(1, Ordering::Relaxed);
-            if i == 37 || i == 60 {
-                Err(i)
-            } else {
-                Ok(i)
-            }
-        });
+        // Inside the only worker, every item runs on that worker, in order.
+        let pool = Arc::new(pool(1, "btry1"));
+        let inner = Arc::clone(&pool);
+        let (out, ran) = pool
+            .spawn(move || {
+                let ran = AtomicUsize::new(0);
+                let out: Result<Vec<u32>, u32> = inner.try_map(0..100u32, |i| {
+                    ran.fetch_add(1, Ordering::Relaxed);
+                    if i == 37 || i == 60 {
+                        Err(i)
+                    } else {
+                        Ok(i)
+                    }
+                });
+                (out, ran.into_inner())
+            })
+            .unwrap()
+            .join()
+            .unwrap();
         assert_eq!(out, Err(37));
-        assert_eq!(ran.into_inner(), 38, "items after the failing one must never run");
+        assert_eq!(ran, 38, "items after the failing one must never run");
     });
 }
 

@@ -3,9 +3,10 @@
 //! watching the token; cancelling the token by hand; panics re-raised after every job ended;
 //! a group inside a job of a one-worker pool. Every wait is bounded.
 //!
-//! A group's jobs run on the calling thread and on `workers - 1` helper threads. With one
-//! worker there are no helpers, so the jobs run on the caller, in spawn order, once the
-//! closure has returned: that makes the counts below exact.
+//! A group's jobs run on the pool's workers and on the calling thread. A group opened inside
+//! the only worker of a pool has no other thread to run on: its jobs run on that worker, in
+//! spawn order, once the closure has returned. The tests that count what ran in which order
+//! use that (`on_the_only_worker`), which makes their counts exact.
 
 mod common;
 
@@ -20,6 +21,14 @@ use common::{bounded, quiet_expected_panics, wait_until, EXPECTED};
 
 fn pool(workers: usize, prefix: &str) -> ThreadPool {
     ThreadPool::builder().workers(workers).thread_name(prefix).build().unwrap()
+}
+
+/// Runs `f` inside a job on the only worker of a fresh pool, so that every job of a group it
+/// opens runs on that worker, in spawn order.
+fn on_the_only_worker<R: Send + 'static>(f: impl FnOnce(&ThreadPool) -> R + Send + 'static) -> R {
+    let pool = Arc::new(pool(1, "gonly"));
+    let inner = Arc::clone(&pool);
+    pool.spawn(move || f(&inner)).unwrap().join().unwrap()
 }
 
 /// Spins until `token` is cancelled; panics if that takes more than ten seconds.
@@ -61,43 +70,47 @@ fn all_jobs_ok_returns_the_closures_value_after_every_job_ran() {
 #[test]
 fn the_first_error_is_returned_and_the_groups_token_is_cancelled() {
     bounded(30, || {
-        let pool = pool(1, "gfirst");
-        let mut token = None;
-        let outcome: Result<(), String> = pool.try_scope(|g| {
-            token = Some(g.token().clone());
-            g.spawn(|_| Ok(()));
-            g.spawn(|_| Err("first".to_string()));
-            g.spawn(|_| Err("second".to_string()));
+        let (outcome, cancelled) = on_the_only_worker(|pool| {
+            let mut token = None;
+            let outcome: Result<(), String> = pool.try_scope(|g| {
+                token = Some(g.token().clone());
+                g.spawn(|_| Ok(()));
+                g.spawn(|_| Err("first".to_string()));
+                g.spawn(|_| Err("second".to_string()));
+            });
+            (outcome, token.unwrap().is_cancelled())
         });
         assert_eq!(outcome, Err("first".to_string()));
-        assert!(token.unwrap().is_cancelled());
+        assert!(cancelled);
     });
 }
 
 #[test]
-fn on_one_worker_jobs_spawned_after_the_failing_one_never_start() {
+fn on_one_thread_jobs_spawned_after_the_failing_one_never_start() {
     bounded(30, || {
-        let pool = pool(1, "gskip1");
-        let before = AtomicUsize::new(0);
-        let after = AtomicUsize::new(0);
-        let outcome: Result<(), u32> = pool.try_scope(|g| {
-            for _ in 0..3 {
-                g.spawn(|_| {
-                    before.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                });
-            }
-            g.spawn(|_| Err(7));
-            for _ in 0..10 {
-                g.spawn(|_| {
-                    after.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                });
-            }
+        let (outcome, before, after) = on_the_only_worker(|pool| {
+            let before = AtomicUsize::new(0);
+            let after = AtomicUsize::new(0);
+            let outcome: Result<(), u32> = pool.try_scope(|g| {
+                for _ in 0..3 {
+                    g.spawn(|_| {
+                        before.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    });
+                }
+                g.spawn(|_| Err(7));
+                for _ in 0..10 {
+                    g.spawn(|_| {
+                        after.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    });
+                }
+            });
+            (outcome, before.into_inner(), after.into_inner())
         });
         assert_eq!(outcome, Err(7));
-        assert_eq!(before.into_inner(), 3, "jobs spawned before the failing one all run");
-        assert_eq!(after.into_inner(), 0, "jobs spawned after the failing one never start");
+        assert_eq!(before, 3, "jobs spawned before the failing one all run");
+        assert_eq!(after, 0, "jobs spawned after the failing one never start");
     });
 }
 
@@ -169,22 +182,24 @@ fn cancelling_the_groups_token_from_the_closure_skips_its_jobs_and_returns_ok() 
 }
 
 #[test]
-fn on_one_worker_jobs_spawned_before_a_manual_cancel_are_skipped_too() {
+fn on_one_thread_jobs_spawned_before_a_manual_cancel_are_skipped_too() {
     bounded(30, || {
-        let pool = pool(1, "gcancel1");
-        let ran = AtomicUsize::new(0);
-        let outcome: Result<(), ()> = pool.try_scope(|g| {
-            for _ in 0..5 {
-                g.spawn(|_| {
-                    ran.fetch_add(1, Ordering::Relaxed);
-                    Ok(())
-                });
-            }
-            // Nothing has started yet: the jobs run on this thread after the closure.
-            g.token().cancel();
+        let (outcome, ran) = on_the_only_worker(|pool| {
+            let ran = AtomicUsize::new(0);
+            let outcome: Result<(), ()> = pool.try_scope(|g| {
+                for _ in 0..5 {
+                    g.spawn(|_| {
+                        ran.fetch_add(1, Ordering::Relaxed);
+                        Ok(())
+                    });
+                }
+                // Nothing has started yet: the jobs run on this thread after the closure.
+                g.token().cancel();
+            });
+            (outcome, ran.into_inner())
         });
         assert_eq!(outcome, Ok(()));
-        assert_eq!(ran.into_inner(), 0);
+        assert_eq!(ran, 0);
     });
 }
 

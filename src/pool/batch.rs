@@ -1,134 +1,98 @@
-//! `map` and `try_map`: ordered parallel maps over a batch, chunked by the pool itself.
+//! `map` and `try_map`: ordered parallel maps over a batch, split adaptively over the pool's
+//! workers and the calling thread.
 //!
-//! The calling thread owns the input iterator (it need not be `Send`) and cuts it into chunks
-//! on demand, keeping a few ready for the scope's helper threads (see `scope.rs`) and mapping
-//! chunks itself in between. Only a handful of chunks exist at once, so their memory is reused
-//! rather than faulted in afresh, and a million tiny items cost a few hundred hand-offs, not a
-//! million queue operations. Each mapped chunk is appended to the output as soon as every
-//! chunk before it is done, so results come back in input order with no final pass.
+//! The calling thread collects the batch (the iterator need not be `Send`), lays out one output
+//! slot per item, and cuts both into chunks whose lengths shrink as the batch is used up
+//! (guided self-scheduling): each chunk is the remaining items divided by twice the number of
+//! threads, at least one item. The chunks go on a shared stack, biggest first. The caller and up
+//! to one scoped job per worker (see `scope.rs`) take chunks from it until it is empty, writing
+//! each result into its own slot, so results come back in input order with no merge. Big early
+//! chunks make a million tiny items cost a few dozen hand-offs; small late ones let a thread
+//! that drew slow items finish while the others take the rest, so skewed batches still balance.
+//! A helper job that no worker has started when the caller runs out of chunks costs one look
+//! at the empty stack.
 
 use std::any::Any;
-use std::collections::{BTreeMap, VecDeque};
 use std::convert::Infallible;
-use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::scope::{self, Scope};
 use super::ThreadPool;
-use crate::sync::{AtomicBool, Ordering, ScopeCondvar as Condvar, ScopeMutex as Mutex};
+use crate::sync::{AtomicBool, Mutex, Ordering};
 
-/// Chunks per thread over a batch of known length: small enough to even out unequal items.
-const CHUNKS_PER_THREAD: usize = 16;
-/// A chunk holds at most this many bytes of items, so chunk buffers stay small and reusable.
-const CHUNK_BYTES: usize = 64 * 1024;
-/// Chunks kept ready per thread, so helpers never wait while the caller maps a chunk.
-const READY_PER_THREAD: usize = 2;
+/// A piece of the batch: its items (each taken once) and the slots for their results.
+type Chunk<'a, T, R> = (&'a mut [Option<T>], &'a mut [Option<R>]);
 
-struct Feed<T> {
-    chunks: VecDeque<(usize, Vec<T>)>,
-    /// The input is exhausted (or the batch stopped): no more chunks will come.
-    closed: bool,
+/// Why a batch stopped early: the first error or panic.
+enum Failure<E> {
+    Error(E),
+    Panic(Box<dyn Any + Send>),
 }
 
-struct Output<R> {
-    values: Vec<R>,
-    /// Index of the chunk that must be appended next.
-    next: usize,
-    /// Chunks done out of order, waiting for their predecessors.
-    waiting: BTreeMap<usize, Vec<R>>,
-}
-
-struct Batch<T, R, E> {
-    feed: Mutex<Feed<T>>,
-    fed: Condvar,
+struct Batch<'a, T, R, E> {
+    /// Chunks not yet taken, the next one last.
+    chunks: Mutex<Vec<Chunk<'a, T, R>>>,
     /// Set by the first error or panic: no more items start.
     stop: AtomicBool,
-    output: Mutex<Output<R>>,
-    error: Mutex<Option<E>>,
-    panic: Mutex<Option<Box<dyn Any + Send>>>,
+    failure: Mutex<Option<Failure<E>>>,
 }
 
-impl<T, R, E> Batch<T, R, E> {
+impl<'a, T, R, E> Batch<'a, T, R, E> {
+    /// Cuts `items` and `out` (of equal length) into chunks for `threads` threads.
+    fn new(mut items: &'a mut [Option<T>], mut out: &'a mut [Option<R>], threads: usize) -> Self {
+        let mut chunks = Vec::new();
+        while !items.is_empty() {
+            let len = (items.len() / (2 * threads)).max(1);
+            let (these, rest) = items.split_at_mut(len);
+            let (slots, more) = out.split_at_mut(len);
+            chunks.push((these, slots));
+            items = rest;
+            out = more;
+        }
+        chunks.reverse();
+        Batch { chunks: Mutex::new(chunks), stop: AtomicBool::new(false), failure: Mutex::new(None) }
+    }
+
     fn stopped(&self) -> bool {
-        // ORDERING: a hint to stop early; the results themselves travel under locks.
+        // ORDERING: a hint to stop early; the results themselves travel under locks and the
+        // scope's completion.
         self.stop.load(Ordering::Relaxed)
     }
 
-    fn halt(&self) {
+    fn fail(&self, failure: Failure<E>) {
+        self.failure.lock().get_or_insert(failure);
         // ORDERING: see `stopped`.
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// A helper's next chunk, waiting while the caller cuts more; `None` once there are none.
-    fn next_chunk(&self) -> Option<(usize, Vec<T>)> {
-        let mut feed = self.feed.lock();
-        loop {
-            if let Some(chunk) = feed.chunks.pop_front() {
-                return Some(chunk);
-            }
-            if feed.closed {
-                return None;
-            }
-            self.fed.wait(&mut feed);
-        }
-    }
-
-    /// A helper thread's share: map chunks until there are none.
+    /// One thread's share: map chunks until there are none left.
     fn help(&self, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
-        while let Some((index, chunk)) = self.next_chunk() {
-            self.map_chunk(index, chunk, f);
+        loop {
+            let chunk = self.chunks.lock().pop();
+            match chunk {
+                Some(chunk) if !self.stopped() => self.map_chunk(chunk, f),
+                _ => return,
+            }
         }
     }
 
-    fn map_chunk(&self, index: usize, chunk: Vec<T>, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
-        if self.stopped() {
-            return;
-        }
-        let mut out = Vec::with_capacity(chunk.len());
+    fn map_chunk(&self, (items, slots): Chunk<'_, T, R>, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            for item in chunk {
+            for (item, slot) in items.iter_mut().zip(slots) {
                 if self.stopped() {
                     return Ok(());
                 }
-                out.push(f(item)?);
+                if let Some(item) = item.take() {
+                    *slot = Some(f(item)?);
+                }
             }
             Ok(())
         }));
         match ran {
-            Ok(Ok(())) => self.deliver(index, out),
-            Ok(Err(e)) => {
-                self.error.lock().get_or_insert(e);
-                self.halt();
-            }
-            Err(payload) => {
-                self.panic.lock().get_or_insert(payload);
-                self.halt();
-            }
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.fail(Failure::Error(e)),
+            Err(payload) => self.fail(Failure::Panic(payload)),
         }
-    }
-
-    /// Appends chunk `index` (and any successors already waiting) to the output, in order.
-    fn deliver(&self, index: usize, values: Vec<R>) {
-        let mut output = self.output.lock();
-        if index != output.next {
-            output.waiting.insert(index, values);
-            return;
-        }
-        let mut values = values;
-        loop {
-            output.values.append(&mut values);
-            output.next += 1;
-            let next = output.next;
-            match output.waiting.remove(&next) {
-                Some(more) => values = more,
-                None => break,
-            }
-        }
-    }
-
-    fn close_feed(&self) {
-        self.feed.lock().closed = true;
-        self.fed.notify_all();
     }
 }
 
@@ -136,11 +100,14 @@ impl ThreadPool {
     /// Maps `f` over `items` in parallel and returns the results in input order. `items` and
     /// `f` may borrow from the caller, and the iterator itself need not be `Send`.
     ///
-    /// The calling thread cuts the batch into chunks as it goes and maps chunks alongside up
-    /// to `workers - 1` helper threads, as in [`scope`](Self::scope): a map never waits on the
-    /// pool's queue, so it also completes inside one of the pool's own jobs, even with one
-    /// worker. Chunks are sized from the iterator's length hint (about 16 per thread, at most
-    /// 64 KiB of items each), so a million tiny items cost a few hundred hand-offs.
+    /// The calling thread collects the items, then maps them together with the pool's workers,
+    /// taking chunks from a shared cursor: early chunks are big (a million tiny items cost a few
+    /// dozen hand-offs), later ones shrink to a single item (a batch of uneven items still
+    /// balances). No thread is started: the work goes through the pool's queue as scoped jobs
+    /// (see [`scope`](Self::scope)), and whatever no worker has picked up the calling thread
+    /// maps itself, so a map never waits on the queue: it completes inside one of the pool's
+    /// own jobs, on a full or one-worker pool, and after shutdown (on the calling thread
+    /// alone).
     ///
     /// # Panics
     ///
@@ -204,63 +171,33 @@ impl ThreadPool {
         R: Send,
         E: Send,
     {
-        let mut items = items.into_iter();
-        let (hint, _) = items.size_hint();
-        let threads = self.workers();
-        if threads == 1 || hint == 1 {
-            return items.map(f).collect();
+        let mut items: Vec<Option<I::Item>> = items.into_iter().map(Some).collect();
+        if items.len() <= 1 {
+            return items.into_iter().flatten().map(f).collect();
         }
-        let max_chunk = (CHUNK_BYTES / mem::size_of::<I::Item>().max(1)).max(1);
-        let chunk_len = (hint / (threads * CHUNKS_PER_THREAD)).clamp(1, max_chunk);
-        let batch = Batch {
-            feed: Mutex::new(Feed { chunks: VecDeque::new(), closed: false }),
-            fed: Condvar::new(),
-            stop: AtomicBool::new(false),
-            output: Mutex::new(Output {
-                values: Vec::with_capacity(hint),
-                next: 0,
-                waiting: BTreeMap::new(),
-            }),
-            error: Mutex::new(None),
-            panic: Mutex::new(None),
-        };
-        let scope = Scope::new();
-        scope::drive(&scope, threads - 1, &self.shared.name, || {
-            for _ in 1..threads {
-                // Detached: `help` catches every panic of `f` itself.
-                let _helper = scope.spawn(|| batch.help(&f));
-            }
-            let mut cut = 0;
-            let mut exhausted = false;
-            while !batch.stopped() {
-                // Keep chunks ready for the helpers, then map the oldest one here.
-                let mine = {
-                    let mut feed = batch.feed.lock();
-                    while !exhausted && feed.chunks.len() < threads * READY_PER_THREAD {
-                        let chunk: Vec<I::Item> = items.by_ref().take(chunk_len).collect();
-                        if chunk.is_empty() {
-                            exhausted = true;
-                        } else {
-                            feed.chunks.push_back((cut, chunk));
-                            cut += 1;
-                            batch.fed.notify_one();
-                        }
-                    }
-                    feed.chunks.pop_front()
-                };
-                match mine {
-                    Some((index, chunk)) => batch.map_chunk(index, chunk, &f),
-                    None => break,
+        let mut out: Vec<Option<R>> = Vec::new();
+        out.resize_with(items.len(), || None);
+        // Every worker may help; the caller is one more thread.
+        let helpers = self.workers().min(items.len() - 1);
+        let failure = {
+            let batch = Batch::new(&mut items, &mut out, helpers + 1);
+            let scope = Scope::new(&self.shared);
+            scope::drive(&scope, || {
+                for _ in 0..helpers {
+                    // Detached: `help` catches every panic of `f` itself.
+                    let _helper = scope.spawn(|| batch.help(&f));
                 }
-            }
-            batch.close_feed();
-        });
-        if let Some(payload) = batch.panic.into_inner() {
-            panic::resume_unwind(payload);
+                batch.help(&f);
+            });
+            batch.failure.into_inner()
+        };
+        match failure {
+            Some(Failure::Panic(payload)) => panic::resume_unwind(payload),
+            Some(Failure::Error(e)) => Err(e),
+            None => Ok(out
+                .into_iter()
+                .map(|r| r.expect("boundpool: every item of a finished batch is mapped"))
+                .collect()),
         }
-        if let Some(e) = batch.error.into_inner() {
-            return Err(e);
-        }
-        Ok(batch.output.into_inner().values)
     }
 }

@@ -188,8 +188,8 @@ impl ThreadPool {
         F: for<'scope> FnOnce(&'scope TryScope<'scope, 'env, E>) -> R,
         E: Send,
     {
-        let group = TryScope { scope: Scope::new(), group: Group::new() };
-        let value = scope::drive(&group.scope, self.scope_helpers(), &self.shared.name, || f(&group));
+        let group = TryScope { scope: Scope::new(&self.shared), group: Group::new() };
+        let value = scope::drive(&group.scope, || f(&group));
         // Taken through the lock: `group` stays borrowed for as long as its type names 'scope.
         let first_error = group.group.take_error();
         match first_error {

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use super::job::Completion;
+use super::job::{Completion, Counted};
 use super::{worker, Shared};
 use crate::error::JobError;
 use crate::sync::Arc;
@@ -45,7 +45,7 @@ impl<T> JobHandle<T> {
     /// started: a worker must never wait on a job that only a worker can run.
     fn help(&self) {
         if worker::is_worker_of(&self.shared) && self.cell.is_pending() {
-            self.cell.run(Some(worker::tally(&self.shared)));
+            self.cell.run(Counted::In(worker::tally(&self.shared)));
         }
     }
 
@@ -131,7 +131,7 @@ impl<T> JobHandle<T> {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn cancel(&self) -> bool {
-        self.cell.cancel(Some(worker::tally(&self.shared)))
+        self.cell.cancel(Counted::In(worker::tally(&self.shared)))
     }
 }
 

@@ -12,6 +12,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::cancel::CancelToken;
+use super::erase::Ticket;
 use super::fire::Fire;
 use super::stats::{Outcome, Tally};
 use crate::error::JobError;
@@ -26,6 +27,8 @@ pub(crate) enum Job {
     Fire(Box<dyn Fire>),
     /// From `spawn`: a cell shared with the handle.
     Task(Arc<dyn Task>),
+    /// From a scope, `map` or `try_scope`: a slot in the scope's job table (see `erase`).
+    Scoped(Ticket),
 }
 
 impl std::fmt::Debug for Job {
@@ -33,6 +36,7 @@ impl std::fmt::Debug for Job {
         match self {
             Job::Fire(_) => f.write_str("Job::Fire"),
             Job::Task(_) => f.write_str("Job::Task"),
+            Job::Scoped(_) => f.write_str("Job::Scoped"),
         }
     }
 }
@@ -73,13 +77,55 @@ impl Queued {
     }
 }
 
-/// The queue's view of a cell.
+/// Where a job's run is counted.
+#[derive(Clone, Copy)]
+pub(crate) enum Counted<'a> {
+    /// A job the pool accepted from `spawn`, `execute` and friends: counted in this tally.
+    In(&'a Tally),
+    /// A scoped job (of `scope`, `map`, `try_scope`): part of the call that made it, which the
+    /// caller sees end, so not counted in the pool's statistics.
+    No,
+}
+
+impl Counted<'_> {
+    /// The one way every job runs: counted as started, called with its panic caught, counted
+    /// as ended. A panic goes to `panicked` first, whose value is returned: it runs before the
+    /// job is counted, so whoever sees the count sees what `panicked` did (a panic handler's
+    /// effects, a handle's payload).
+    pub(crate) fn run<R>(self, f: impl FnOnce() -> R, panicked: impl FnOnce(Box<dyn Any + Send>) -> R) -> R {
+        let Counted::In(tally) = self else {
+            return panic::catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(panicked);
+        };
+        tally.started();
+        let started = tally.run_started();
+        let ran = panic::catch_unwind(AssertUnwindSafe(f));
+        // Recorded before the job is counted ended, like the counters.
+        tally.run_ended(started);
+        let (value, outcome) = match ran {
+            Ok(value) => (value, Outcome::Completed),
+            Err(payload) => (panicked(payload), Outcome::Panicked),
+        };
+        tally.ended(outcome, true);
+        value
+    }
+
+    /// Counts a job that will never run.
+    pub(crate) fn cancelled(self) {
+        if let Counted::In(tally) = self {
+            tally.ended(Outcome::Cancelled, false);
+        }
+    }
+}
+
+/// The queue's and the scope's view of a cell.
 pub(crate) trait Task: Send + Sync {
     /// Runs the job here and now if it has not started; otherwise does nothing. True when this
     /// call took the job (ran it, or found its token cancelled and ended it).
-    fn run(&self, tally: Option<&Tally>) -> bool;
+    fn run(&self, counted: Counted<'_>) -> bool;
     /// Cancels the job if it has not started. True if this call cancelled it.
-    fn cancel(&self, tally: Option<&Tally>) -> bool;
+    fn cancel(&self, counted: Counted<'_>) -> bool;
+    /// At a scope's end: the panic of a job whose handle never joined it.
+    fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>>;
 }
 
 /// The handle's view of a cell (it knows `T`, not the closure type).
@@ -91,28 +137,6 @@ pub(crate) trait Completion<T>: Task {
     /// Takes the result of a finished job.
     fn take(&self) -> Result<T, JobError>;
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>>;
-}
-
-/// A scope's view of its jobs at the end: the panic of a job whose handle never joined it.
-pub(crate) trait Unjoined: Task {
-    fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>>;
-}
-
-impl<F, T> Unjoined for JobCell<F, T>
-where
-    F: JobFn<T>,
-    T: Send,
-{
-    fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>> {
-        let mut state = self.state.lock();
-        match mem::replace(&mut state.stage, Stage::Taken) {
-            Stage::Done(Err(e)) if e.is_panic() => Some(e.into_panic()),
-            other => {
-                state.stage = other;
-                None
-            }
-        }
-    }
 }
 
 /// How a cell calls its closure: with no argument, or with the job's cancel token (which the
@@ -221,7 +245,7 @@ where
     F: JobFn<T>,
     T: Send,
 {
-    fn run(&self, tally: Option<&Tally>) -> bool {
+    fn run(&self, counted: Counted<'_>) -> bool {
         let f = {
             let mut state = self.state.lock();
             match mem::replace(&mut state.stage, Stage::Running) {
@@ -234,36 +258,22 @@ where
         };
         if f.cancelled() {
             drop_quietly(f);
-            if let Some(c) = tally {
-                c.ended(Outcome::Cancelled, false);
-            }
+            counted.cancelled();
             self.finish(Err(JobError::cancelled()));
             return true;
         }
-        if let Some(c) = tally {
-            c.started();
-        }
-        let started = tally.and_then(Tally::run_started);
-        let result = panic::catch_unwind(AssertUnwindSafe(move || f.call())).map_err(JobError::panic);
-        if let Some(c) = tally {
-            // Recorded before the handle resolves, like the counters.
-            c.run_ended(started);
-            let outcome = if result.is_ok() { Outcome::Completed } else { Outcome::Panicked };
-            c.ended(outcome, true);
-        }
+        let result = counted.run(move || Ok(f.call()), |payload| Err(JobError::panic(payload)));
         self.finish(result);
         true
     }
 
-    fn cancel(&self, tally: Option<&Tally>) -> bool {
+    fn cancel(&self, counted: Counted<'_>) -> bool {
         let (f, waker) = {
             let mut state = self.state.lock();
             if !matches!(state.stage, Stage::Pending(_)) {
                 return false;
             }
-            if let Some(c) = tally {
-                c.ended(Outcome::Cancelled, false);
-            }
+            counted.cancelled();
             let f = mem::replace(&mut state.stage, Stage::Done(Err(JobError::cancelled())));
             // ORDERING: as in `finish`.
             self.finished.store(true, Ordering::Release);
@@ -276,6 +286,17 @@ where
         // The closure's captures are dropped outside the lock: their Drop may do anything.
         drop_quietly(f);
         true
+    }
+
+    fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>> {
+        let mut state = self.state.lock();
+        match mem::replace(&mut state.stage, Stage::Taken) {
+            Stage::Done(Err(e)) if e.is_panic() => Some(e.into_panic()),
+            other => {
+                state.stage = other;
+                None
+            }
+        }
     }
 }
 

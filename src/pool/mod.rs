@@ -3,6 +3,7 @@
 mod batch;
 mod builder;
 mod cancel;
+mod erase;
 mod errgroup;
 mod fire;
 mod handle;
@@ -30,7 +31,7 @@ pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
 
 use self::fire::Spares;
-use self::job::{Job, JobCell, JobFn, Plain, Queued, Task};
+use self::job::{Counted, Job, JobCell, JobFn, Plain, Queued, Task};
 use self::queue::{JobQueue, Refusal};
 use self::shutdown::{Lifecycle, Wait};
 use self::stats::Counters;
@@ -83,7 +84,7 @@ impl Shared {
 
     /// The pool's totals so far.
     fn report(&self) -> ShutdownReport {
-        self.counters.report(self.queue.reserved_total())
+        self.counters.report(|| self.queue.reserved_total())
     }
 
     /// Fills a reserved slot, stamping the job with the time if the pool records latency.
@@ -130,7 +131,9 @@ enum Admitted {
 ///     new job inline on the calling worker (caller-runs) instead of blocking;
 ///   - a job's [`JobHandle::join`] (or `wait_timeout`) on a job of the same pool that has not
 ///     started yet runs that job inline;
-///   - [`scope`](Self::scope) inside a job completes: scoped jobs never wait on the queue;
+///   - [`scope`](Self::scope) (and `map`, `try_scope`) inside a job completes: a scoped
+///     spawn never waits for room, and the scope's own thread runs every scoped job no worker
+///     has started;
 ///   - `shutdown` called from a job stops intake and returns without joining (a thread cannot
 ///     join itself); the threads are joined by a later `shutdown` or drop from outside.
 ///
@@ -224,7 +227,7 @@ impl ThreadPool {
         match self.admit(room) {
             Ok(Admitted::Queued) => self.shared.enqueue(Job::Task(cell.clone())),
             Ok(Admitted::Inline) => {
-                cell.run(Some(worker::tally(&self.shared)));
+                cell.run(Counted::In(worker::tally(&self.shared)));
             }
             Err(refusal) => {
                 // Refused before anyone else saw the cell: it is ours alone.
@@ -400,12 +403,22 @@ impl ThreadPool {
     /// Runs `f` with a [`Scope`] whose jobs may borrow from the caller's stack, and returns
     /// once every job spawned in it has ended, as [`std::thread::scope`] does.
     ///
-    /// Scoped jobs run on the calling thread and on up to `workers - 1` helper threads started
-    /// for the scope and joined before it returns; they do not go through the pool's queue
-    /// (handing a borrowed closure to a long-lived worker would need `unsafe` code, which this
-    /// crate forbids). So a scope has the pool's parallelism, never waits on a full or busy
-    /// pool, and completes when called from inside one of the pool's jobs. Scoped jobs are not
-    /// counted in [`stats`](Self::stats).
+    /// Scoped jobs run on the pool's own workers and on the calling thread; no call starts a
+    /// thread. [`Scope::spawn`] puts the job in the pool's queue if it has room, and never
+    /// blocks: on a full queue, or a shut-down pool, the job stays with the scope and the
+    /// calling thread runs it. Once `f` returns, the calling thread works while it waits: it
+    /// runs every job of this scope that no worker has started (in the order they were
+    /// spawned; never another scope's or the pool's other jobs), then waits for the ones
+    /// workers are running. So a
+    /// scope completes inside one of the pool's own jobs, with one worker and a queue of one,
+    /// and after shutdown (everything then runs on the calling thread).
+    ///
+    /// Scoped jobs are part of the call that made them: they are not counted in
+    /// [`Stats`]'s `submitted`, `running`, `completed`, `panicked` or `cancelled`, so the
+    /// identities documented there stay exact. While queued they do take queue slots, which
+    /// `queued` and `peak_queued` show. [`shutdown`](Self::shutdown) runs queued scoped jobs
+    /// like any other; [`shutdown_now`](Self::shutdown_now) never hands one back (the scope
+    /// that borrows its data is still waiting): the scope's own thread runs it.
     ///
     /// # Panics
     ///
@@ -427,13 +440,8 @@ impl ThreadPool {
     where
         F: for<'scope> FnOnce(&'scope Scope<'scope, 'env>) -> R,
     {
-        let scope = Scope::new();
-        scope::drive(&scope, self.scope_helpers(), &self.shared.name, || f(&scope))
-    }
-
-    /// Helper threads for a scope: the caller makes up the pool's parallelism.
-    fn scope_helpers(&self) -> usize {
-        self.shared.workers - 1
+        let scope = Scope::new(&self.shared);
+        scope::drive(&scope, || f(&scope))
     }
 
     /// The configured number of worker threads.
@@ -468,7 +476,7 @@ impl ThreadPool {
     /// ```
     pub fn stats(&self) -> Stats {
         let queue = &self.shared.queue;
-        self.shared.counters.snapshot(self.shared.life.alive(), queue.len(), queue.reserved_total())
+        self.shared.counters.snapshot(self.shared.life.alive(), queue.len(), || queue.reserved_total())
     }
 
     /// True once shutdown has started: every submission is refused from then on.

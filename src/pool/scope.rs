@@ -1,116 +1,24 @@
-//! `ThreadPool::scope`: jobs that borrow from the caller's stack.
+//! `ThreadPool::scope`: jobs that borrow from the caller's stack, run on the pool's workers.
 //!
-//! A pool's workers live longer than any caller's stack frame, and handing them a borrowed
-//! closure needs `unsafe` code, which this crate forbids. So a scope runs its jobs on the
-//! calling thread and on up to `workers - 1` helper threads started for the scope (std's scoped
-//! threads, joined before `scope` returns). That keeps the parallelism of the pool's size, never
-//! waits on the pool's queue (so a scope inside a job always completes), and leaves the pool's
-//! own workers to its queued jobs.
+//! A scoped job goes into the scope's job table (see `erase`, which holds the invariant that
+//! makes this sound) and, if the pool's queue has room, a ticket for it goes into the queue. A
+//! worker that pops the ticket runs the job unless someone took it first. The scope's own
+//! thread takes the rest: a joiner runs the job it joins if nobody has started it, and once the
+//! scope's closure has ended, the owner runs every job no worker has started and waits for the
+//! ones that workers run. No scoped spawn ever blocks and no scope ever waits for a job that
+//! only a queue can deliver, so scopes nest anywhere without deadlock.
 
 use std::any::Any;
-use std::collections::VecDeque;
 use std::fmt;
 use std::marker::PhantomData;
 use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 
-use super::job::{Completion, JobCell, Plain, Task, Unjoined};
+use super::erase::Jobs;
+use super::job::{drop_quietly, Completion, Job, JobCell, Plain, Task};
+use super::Shared;
 use crate::error::JobError;
-use crate::sync::{self, Arc, ScopeCondvar as Condvar, ScopeMutex as Mutex, ScopeMutexGuard as MutexGuard};
-
-/// What the scope's threads share.
-pub(crate) struct ScopeState<'scope> {
-    inner: Mutex<Queue<'scope>>,
-    /// Signalled when a job is queued, when the last job ends, and when helpers should stop.
-    changed: Condvar,
-}
-
-/// The job lists are `ManuallyDrop` so that the scope has no drop glue that borrows `'scope`
-/// (the scope is borrowed for exactly `'scope`). `finish` empties both while `'scope` is live,
-/// so nothing is ever left inside to leak.
-struct Queue<'scope> {
-    queued: ManuallyDrop<VecDeque<Arc<dyn Task + 'scope>>>,
-    /// Every job of the scope, to find unjoined panics at the end.
-    all: ManuallyDrop<Vec<Arc<dyn Unjoined + 'scope>>>,
-    /// Jobs spawned and not yet ended.
-    unfinished: usize,
-    /// The scope's closure has returned and every job has ended: helpers exit.
-    done: bool,
-}
-
-impl<'scope> ScopeState<'scope> {
-    fn new() -> Self {
-        ScopeState {
-            inner: Mutex::new(Queue {
-                queued: ManuallyDrop::new(VecDeque::new()),
-                all: ManuallyDrop::new(Vec::new()),
-                unfinished: 0,
-                done: false,
-            }),
-            changed: Condvar::new(),
-        }
-    }
-
-    fn push<F, T>(&self, f: F) -> Arc<JobCell<Plain<F>, T>>
-    where
-        F: FnOnce() -> T + Send + 'scope,
-        T: Send + 'scope,
-    {
-        let cell = Arc::new(JobCell::new(Plain(f)));
-        let mut inner = self.inner.lock();
-        inner.queued.push_back(cell.clone());
-        inner.all.push(cell.clone());
-        inner.unfinished += 1;
-        self.changed.notify_one();
-        cell
-    }
-
-    /// Runs `task` here if nobody has taken it, and counts it ended if this call ran it.
-    pub(crate) fn run(&self, task: &dyn Task) {
-        if task.run(None) {
-            let mut inner = self.inner.lock();
-            inner.unfinished -= 1;
-            if inner.unfinished == 0 {
-                self.changed.notify_all();
-            }
-        }
-    }
-
-    /// Runs queued jobs until `enough` holds with nothing queued, waiting for more while it
-    /// does not; returns with the lock held.
-    fn serve(&self, enough: impl Fn(&Queue<'scope>) -> bool) -> MutexGuard<'_, Queue<'scope>> {
-        let mut inner = self.inner.lock();
-        loop {
-            if let Some(task) = inner.queued.pop_front() {
-                drop(inner);
-                self.run(&*task);
-                inner = self.inner.lock();
-            } else if enough(&inner) {
-                return inner;
-            } else {
-                self.changed.wait(&mut inner);
-            }
-        }
-    }
-
-    /// A helper thread: run queued jobs until the scope is done.
-    fn help(&self) {
-        let _done = self.serve(|queue| queue.done);
-    }
-
-    /// The calling thread, once the scope's closure returned: run queued jobs and wait until
-    /// every job has ended, then release the helpers.
-    fn finish(&self) -> Option<Box<dyn Any + Send>> {
-        let mut inner = self.serve(|queue| queue.unfinished == 0);
-        inner.done = true;
-        self.changed.notify_all();
-        let all = mem::take(&mut *inner.all);
-        let queued = mem::take(&mut *inner.queued);
-        drop(inner);
-        drop(queued);
-        all.iter().find_map(|job| job.take_unjoined_panic())
-    }
-}
+use crate::sync::{Arc, Mutex};
 
 /// A scope for jobs that borrow from the caller, from [`ThreadPool::scope`](crate::ThreadPool::scope).
 ///
@@ -128,15 +36,23 @@ impl<'scope> ScopeState<'scope> {
 /// # Ok::<(), boundpool::BuildError>(())
 /// ```
 pub struct Scope<'scope, 'env: 'scope> {
-    state: ScopeState<'scope>,
+    shared: &'scope Shared,
+    jobs: Arc<Jobs>,
+    /// Every job of the scope, to find unjoined panics at the end. Holding these references
+    /// until after the completion signal also means a worker never drops a job's last one.
+    /// `ManuallyDrop` so that the scope has no drop glue that borrows `'scope` (the scope is
+    /// borrowed for exactly `'scope`); `finish` empties it while `'scope` is live.
+    all: Mutex<ManuallyDrop<Vec<Arc<dyn Task + 'scope>>>>,
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
 }
 
 impl<'scope, 'env> Scope<'scope, 'env> {
-    /// Starts a job that may borrow anything that outlives the scope. It runs on the thread
-    /// that called `scope` or on one of the scope's helper threads; it has ended before `scope`
-    /// returns.
+    /// Starts a job that may borrow anything that outlives the scope. It runs on one of the
+    /// pool's workers, or on the thread that called `scope`; it has ended before `scope`
+    /// returns. This never blocks: when the pool's queue is full (or the pool is shut down),
+    /// the job waits with the scope and the calling thread runs it when it joins the job or
+    /// when the scope's closure ends.
     ///
     /// If the job panics, [`join`](ScopedJobHandle::join) returns the panic; if the handle is
     /// never joined, `scope` re-raises it after every job has ended.
@@ -159,31 +75,76 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         F: FnOnce() -> T + Send + 'scope,
         T: Send + 'scope,
     {
-        let cell = self.state.push(f);
-        ScopedJobHandle { cell, state: &self.state }
+        let cell = Arc::new(JobCell::new(Plain(f)));
+        self.all.lock().push(cell.clone());
+        let slot = self.jobs.push(cell.clone());
+        self.offer(slot);
+        ScopedJobHandle { cell, jobs: &self.jobs, slot }
+    }
+
+    /// Puts a ticket for `slot` in the pool's queue if it has room. Never waits.
+    fn offer(&self, slot: usize) {
+        if let Ok(depth) = self.shared.queue.try_reserve() {
+            self.shared.counters.scoped_queued(depth);
+            self.shared.enqueue(Job::Scoped(self.jobs.ticket(slot)));
+        }
+    }
+
+    pub(crate) fn new(shared: &'scope Shared) -> Self {
+        Scope {
+            shared,
+            jobs: Jobs::new(),
+            all: Mutex::new(ManuallyDrop::new(Vec::new())),
+            scope: PhantomData,
+            env: PhantomData,
+        }
+    }
+
+    /// Once the scope's closure has ended: runs or waits for every job (the completion signal,
+    /// see `erase`), then returns the panic of a job nobody joined, if any.
+    fn finish(&self) -> Option<Box<dyn Any + Send>> {
+        self.jobs.finish();
+        let all = mem::take(&mut **self.all.lock());
+        let unjoined = all.iter().find_map(|job| job.take_unjoined_panic());
+        // Unjoined results are dropped here, while `'scope` is live; their Drop is user code.
+        drop_quietly(all);
+        unjoined
     }
 }
 
 impl fmt::Debug for Scope<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let inner = self.state.inner.lock();
-        f.debug_struct("Scope").field("unfinished", &inner.unfinished).finish_non_exhaustive()
+        f.debug_struct("Scope").field("jobs", &self.all.lock().len()).finish_non_exhaustive()
     }
 }
 
 /// The handle of a scoped job, from [`Scope::spawn`].
 ///
-/// Joining a job that has not started runs it on the joining thread instead of waiting, so a
-/// scope never waits on itself. Dropping the handle detaches the job; it still ends before the
-/// scope does.
+/// Joining a job that no worker has started runs it on the joining thread instead of waiting,
+/// so a scope never waits on itself. Dropping the handle detaches the job; it still ends before
+/// the scope does.
+///
+/// ```
+/// use boundpool::ThreadPool;
+///
+/// let pool = ThreadPool::new(2)?;
+/// let total = pool.scope(|s| {
+///     let a = s.spawn(|| 20);
+///     let b = s.spawn(|| 22);
+///     a.join().unwrap() + b.join().unwrap()
+/// });
+/// assert_eq!(total, 42);
+/// # Ok::<(), boundpool::BuildError>(())
+/// ```
 #[must_use = "dropping a ScopedJobHandle detaches the job; an unjoined panic re-raises at the scope's end"]
 pub struct ScopedJobHandle<'scope, T> {
     cell: Arc<dyn Completion<T> + 'scope>,
-    state: &'scope ScopeState<'scope>,
+    jobs: &'scope Jobs,
+    slot: usize,
 }
 
 impl<T> ScopedJobHandle<'_, T> {
-    /// Waits for the job (running it here if it has not started) and returns its value.
+    /// Waits for the job (running it here if no worker has started it) and returns its value.
     ///
     /// # Errors
     ///
@@ -200,12 +161,26 @@ impl<T> ScopedJobHandle<'_, T> {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn join(self) -> Result<T, JobError> {
-        self.state.run(&*self.cell);
+        self.jobs.run_here(self.slot);
         self.cell.wait(None);
         self.cell.take()
     }
 
-    /// True once the job has finished.
+    /// True once the job has finished (it ran or panicked).
+    ///
+    /// ```
+    /// use boundpool::ThreadPool;
+    ///
+    /// let pool = ThreadPool::new(1)?;
+    /// pool.scope(|s| {
+    ///     let handle = s.spawn(|| 1);
+    ///     while !handle.is_finished() {
+    ///         std::thread::yield_now(); // a worker runs it meanwhile
+    ///     }
+    ///     assert_eq!(handle.join().unwrap(), 1);
+    /// });
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_finished(&self) -> bool {
         self.cell.is_finished()
     }
@@ -217,35 +192,12 @@ impl<T> fmt::Debug for ScopedJobHandle<'_, T> {
     }
 }
 
-impl Scope<'_, '_> {
-    pub(crate) fn new() -> Self {
-        Scope { state: ScopeState::new(), scope: PhantomData, env: PhantomData }
-    }
-}
-
-/// Runs `body` (which hands `scope` to the user's closure) with `helpers` helper threads named
-/// `{name}-scope` serving the scope's jobs, and returns once every job has ended. Re-raises
-/// the body's panic, or else the panic of a job nobody joined.
-pub(crate) fn drive<'scope, R>(
-    scope: &'scope Scope<'scope, '_>,
-    helpers: usize,
-    name: &str,
-    body: impl FnOnce() -> R,
-) -> R {
-    let (result, unjoined) = sync::thread_scope(|threads| {
-        for _ in 0..helpers {
-            let started = sync::ScopedBuilder::new()
-                .name(format!("{name}-scope"))
-                .spawn_scoped(threads, || scope.state.help());
-            if started.is_err() {
-                // Fewer helpers only means less parallelism: the caller runs what is left.
-                break;
-            }
-        }
-        let result = panic::catch_unwind(AssertUnwindSafe(body));
-        let unjoined = scope.state.finish();
-        (result, unjoined)
-    });
+/// Runs `body` (which hands `scope` to the user's closure), then finishes the scope: returns
+/// once every job has ended, whether `body` returned or panicked. Re-raises the body's panic,
+/// or else the panic of a job nobody joined.
+pub(crate) fn drive<'scope, R>(scope: &'scope Scope<'scope, '_>, body: impl FnOnce() -> R) -> R {
+    let result = panic::catch_unwind(AssertUnwindSafe(body));
+    let unjoined = scope.finish();
     match (result, unjoined) {
         (Err(payload), _) | (Ok(_), Some(payload)) => panic::resume_unwind(payload),
         (Ok(value), None) => value,

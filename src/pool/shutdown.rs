@@ -119,7 +119,12 @@ impl Shared {
     pub(crate) fn drain(self: &Arc<Self>) -> Vec<PendingJob> {
         let mut pending = Vec::new();
         while let Some(queued) = self.queue.try_pop(self.queue.outside()) {
-            pending.push(PendingJob { job: Some(queued.into_parts().0), shared: Arc::clone(self) });
+            match queued.into_parts().0 {
+                // A scoped job borrows a stack that is still waiting for it: its scope's owner
+                // runs it, so it is never handed back.
+                Job::Scoped(_) => {}
+                job => pending.push(PendingJob { job: Some(job), shared: Arc::clone(self) }),
+            }
         }
         pending
     }

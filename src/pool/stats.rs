@@ -201,6 +201,8 @@ impl Tally {
 pub(crate) struct Counters {
     /// Jobs run inline by caller-runs; queued jobs are counted by the queue's reservations.
     submitted_inline: CachePadded<AtomicU64>,
+    /// Queue reservations taken by scoped jobs, which are not counted as submitted.
+    scoped_queued: CachePadded<AtomicU64>,
     rejected: CachePadded<AtomicU64>,
     peak_queued: CachePadded<AtomicUsize>,
     /// One per worker, then the shared one.
@@ -211,6 +213,7 @@ impl Counters {
     pub(crate) fn new(workers: usize, record_latency: bool) -> Self {
         Counters {
             submitted_inline: CachePadded::new(AtomicU64::new(0)),
+            scoped_queued: CachePadded::new(AtomicU64::new(0)),
             rejected: CachePadded::new(AtomicU64::new(0)),
             peak_queued: CachePadded::new(AtomicUsize::new(0)),
             tallies: (0..=workers)
@@ -234,6 +237,16 @@ impl Counters {
         self.submitted_inline.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// A scoped job took a queue slot: not a submission, but a depth to observe.
+    pub(crate) fn scoped_queued(&self, depth: Option<usize>) {
+        // ORDERING: a statistic; `snapshot` reads it before the reservations, so a scoped
+        // reservation is never subtracted before it is counted.
+        self.scoped_queued.fetch_add(1, Ordering::Relaxed);
+        if let Some(depth) = depth {
+            self.observe_depth(depth);
+        }
+    }
+
     pub(crate) fn rejected(&self) {
         // ORDERING: a statistic.
         self.rejected.fetch_add(1, Ordering::Relaxed);
@@ -248,14 +261,18 @@ impl Counters {
         }
     }
 
-    /// A snapshot, given the worker count, the queue's depth and its reservations so far.
-    pub(crate) fn snapshot(&self, workers: usize, queued: usize, reserved: usize) -> Stats {
+    /// A snapshot, given the worker count, the queue's depth and a function reading its
+    /// reservations so far (read after the scoped ones, which they include).
+    pub(crate) fn snapshot(&self, workers: usize, queued: usize, reserved: impl FnOnce() -> usize) -> Stats {
+        // ORDERING: every read here is a statistic; exactness when quiet comes from the
+        // handle locks and thread joins that precede a quiet read.
+        let scoped = self.scoped_queued.load(Ordering::Relaxed);
         let mut stats = Stats {
             workers,
             queued,
-            // ORDERING: every read here is a statistic; exactness when quiet comes from the
-            // handle locks and thread joins that precede a quiet read.
-            submitted: reserved as u64 + self.submitted_inline.load(Ordering::Relaxed),
+            // ORDERING: as above.
+            submitted: (reserved() as u64).saturating_sub(scoped)
+                + self.submitted_inline.load(Ordering::Relaxed),
             // ORDERING: as above.
             rejected: self.rejected.load(Ordering::Relaxed),
             // ORDERING: as above.
@@ -279,7 +296,7 @@ impl Counters {
         stats
     }
 
-    pub(crate) fn report(&self, reserved: usize) -> ShutdownReport {
+    pub(crate) fn report(&self, reserved: impl FnOnce() -> usize) -> ShutdownReport {
         let s = self.snapshot(0, 0, reserved);
         ShutdownReport {
             completed: s.completed,

@@ -6,8 +6,8 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::fire::Spare;
-use super::job::{drop_payload, drop_quietly, Job};
-use super::stats::{Outcome, Tally};
+use super::job::{drop_payload, drop_quietly, Counted, Job};
+use super::stats::Tally;
 use super::Shared;
 use crate::sync::{thread_local, Arc, Parker};
 
@@ -111,40 +111,36 @@ pub(crate) fn run_job(shared: &Shared, tally: &Tally, job: Job, queued_at: Optio
 fn execute(shared: &Shared, tally: &Tally, job: Job) -> Option<Spare> {
     match job {
         Job::Task(task) => {
-            task.run(Some(tally));
+            task.run(Counted::In(tally));
             None
         }
-        Job::Fire(f) => {
-            tally.started();
-            let started = tally.run_started();
-            let ran = panic::catch_unwind(AssertUnwindSafe(|| f.call()));
-            tally.run_ended(started);
-            match ran {
-                Ok(spare) => {
-                    tally.ended(Outcome::Completed, true);
-                    spare
-                }
-                Err(payload) => {
-                    tally.ended(Outcome::Panicked, true);
-                    shared.report_panic(payload);
-                    None
-                }
-            }
+        Job::Fire(f) => Counted::In(tally).run(
+            || f.call(),
+            |payload| {
+                shared.report_panic(payload);
+                None
+            },
+        ),
+        Job::Scoped(ticket) => {
+            ticket.run();
+            None
         }
     }
 }
 
 /// Drops a job unrun, counting it as cancelled.
 pub(crate) fn discard_job(shared: &Shared, job: Job) {
-    let tally = tally(shared);
+    let counted = Counted::In(tally(shared));
     match job {
         Job::Task(task) => {
-            task.cancel(Some(tally));
+            task.cancel(counted);
         }
         Job::Fire(f) => {
-            tally.ended(Outcome::Cancelled, false);
+            counted.cancelled();
             drop_quietly(f);
         }
+        // Never handed back (see `Shared::drain`): its scope's owner runs it.
+        Job::Scoped(_) => {}
     }
 }
 
