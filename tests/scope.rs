@@ -147,20 +147,35 @@ fn scoped_jobs_can_spawn_more_scoped_jobs() {
 }
 
 #[test]
-fn scope_on_a_one_worker_pool_runs_everything_on_the_caller() {
+fn scoped_jobs_run_on_the_caller_or_the_pools_workers_and_are_not_counted_as_submitted() {
     bounded(30, || {
-        let pool = ThreadPool::builder().workers(1).queue_capacity(1).build().unwrap();
+        let pool = ThreadPool::builder().workers(1).queue_capacity(1).thread_name("swhere").build().unwrap();
         let caller = std::thread::current().id();
         let mut seen = Vec::new();
         pool.scope(|s| {
-            let handles: Vec<_> =
-                (0..10).map(|i| s.spawn(move || (i, std::thread::current().id()))).collect();
+            let handles: Vec<_> = (0..10)
+                .map(|i| {
+                    s.spawn(move || {
+                        let here = std::thread::current();
+                        let on_worker = here.name() == Some("swhere-0");
+                        (i, here.id() == caller || on_worker)
+                    })
+                })
+                .collect();
             seen = handles.into_iter().map(|h| h.join().unwrap()).collect();
         });
         assert_eq!(seen.len(), 10);
-        assert!(seen.iter().all(|(_, t)| *t == caller));
+        assert!(
+            seen.iter().all(|(_, ours)| *ours),
+            "a scoped job ran on a thread that is neither caller nor worker"
+        );
         assert_eq!(seen.iter().map(|(i, _)| i).sum::<i32>(), 45);
-        assert_eq!(pool.stats().submitted, 0, "scoped jobs do not go through the queue");
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.submitted, stats.completed, stats.running),
+            (0, 0, 0),
+            "scoped jobs are not counted"
+        );
     });
 }
 
@@ -206,11 +221,13 @@ fn scope_after_shutdown_still_runs_its_jobs() {
 fn a_scoped_handle_reports_whether_its_job_finished() {
     bounded(30, || {
         let pool = ThreadPool::new(1).unwrap();
+        // The only worker is busy: nothing but this thread can run the scoped job.
+        let gate = common::block_one_worker(&pool);
         pool.scope(|s| {
             let h = s.spawn(|| 5);
-            // One worker: no helper thread, so nothing ran it yet.
             assert!(!h.is_finished());
             assert_eq!(h.join().unwrap(), 5);
         });
+        gate.open();
     });
 }
