@@ -246,3 +246,32 @@ fn many_concurrent_scopes_each_mutate_their_own_borrowed_data() {
         assert_eq!((stats.submitted, stats.completed), (0, 0), "scoped jobs are not counted");
     });
 }
+
+/// A scope whose only job is running on a worker returns only after the worker let go of the
+/// job: the borrowed heap buffer, freed right after `scope` returns, is never written after
+/// that (valgrind's memcheck, which CI runs over this file, would report the write).
+#[test]
+fn a_scope_returns_only_after_the_worker_running_its_job_let_go_of_the_borrow() {
+    bounded(60, || {
+        let pool = pool(1, 4, "slate");
+        for _ in 0..5 {
+            let mut data = vec![0u64; 4096];
+            let started = AtomicBool::new(false);
+            let wrote = AtomicBool::new(false);
+            pool.scope(|s| {
+                let (data, started, wrote) = (&mut data, &started, &wrote);
+                let _job = s.spawn(move || {
+                    started.store(true, Ordering::SeqCst);
+                    thread::sleep(Duration::from_millis(20));
+                    data.iter_mut().for_each(|x| *x += 1);
+                    wrote.store(true, Ordering::SeqCst);
+                });
+                // Only the worker can have started it: this thread runs jobs only after the
+                // closure returns.
+                wait_until(10, "the worker starts the scoped job", || started.load(Ordering::SeqCst));
+            });
+            assert!(wrote.load(Ordering::SeqCst), "scope returned while a worker was still running its job");
+            drop(data);
+        }
+    });
+}
