@@ -14,31 +14,38 @@
 //! > panic payload) is touched after the scope's completion signal, and the scope does not
 //! > return before that signal.**
 //!
-//! The completion signal is the state "no slot holds a job and no worker holds one", read under
-//! the table's lock by the scope's owner in [`Jobs::finish`]. It holds because:
+//! The completion signal is the state "every job has been taken and no worker still holds
+//! one", read under the table's lock by the scope's owner in [`Jobs::finish`]. It holds
+//! because:
 //!
-//! 1. A job leaves its slot exactly once, under the table's lock: taken by a worker, which
-//!    counts itself in `running` in the same critical section, or by the scope's owner.
+//! 1. A job is taken exactly once, under the table's lock: by a worker, which counts itself in
+//!    `running` in the same critical section, or by the scope's owner or a joiner. The table
+//!    itself keeps a reference to every job until `finish` drops them all, so the reference a
+//!    worker takes to run a job is never the last one.
 //! 2. A worker runs the job (its panic is caught), drops its reference to the job, and only
 //!    then takes the lock again to count itself out of `running`. From that moment it touches
-//!    only the `'static` table. So a worker has dropped everything of a job before it signals.
-//! 3. The owner, in [`Jobs::finish`], takes every job still in a slot and runs it itself, then
-//!    waits until `running` is zero. A job that a running job spawns meanwhile lands in a slot
-//!    and wakes the owner, who runs it or waits for the worker that took it. Only then does the
-//!    owner return, and only then may `'scope` end.
+//!    only the `'static` table. So a worker has let go of everything of a job before it
+//!    signals.
+//! 3. The owner, in [`Jobs::finish`], takes every job not yet taken and runs it itself, then
+//!    waits until `running` is zero. A job that a running job spawns meanwhile lands in the
+//!    table and wakes the owner, who runs it or waits for the worker that took it. Then the
+//!    owner takes the table's references out and drops them, on its own thread, while
+//!    `'scope` is still live; only then does it return, and only then may `'scope` end.
 //! 4. `finish` runs whether the scope's closure returned or panicked: the scope is created and
 //!    finished inside `ThreadPool::scope` (and `map`, `try_map`, `try_scope`), which catches the
 //!    closure's panic first. The user is only lent a reference to the scope, never owns it, so
 //!    `mem::forget` cannot skip the wait. `finish` itself cannot unwind: every piece of user
 //!    code it reaches (running a job, dropping one) has its panic caught.
-//! 5. After the signal, a ticket still in the queue reaches nothing: its slot is empty, so the
-//!    worker that pops it finds no job and only touches the `'static` table.
+//! 5. After the signal, a ticket still in the queue reaches nothing: its job is marked taken,
+//!    and the table holds no job any more, so the worker that pops it only touches the
+//!    `'static` table.
 //!
-//! If the invariant were ever broken and a table were dropped with a job still in a slot, that
-//! job is leaked, never dropped: dropping it could run code that borrows a finished `'scope`.
+//! If the invariant were ever broken and a table were dropped with a job still in it, that job
+//! is leaked, never dropped: dropping it could run code that borrows a finished `'scope`.
 
 #![allow(unsafe_code)]
 
+use std::any::Any;
 use std::mem;
 
 use super::job::{drop_quietly, Counted, Task};
@@ -48,7 +55,7 @@ use crate::sync::{Arc, Condvar, Mutex};
 /// completion signal (see the module's invariant).
 type Erased = Arc<dyn Task + 'static>;
 
-/// A scope's job table: every job it spawned, until someone takes it to run.
+/// A scope's job table: every job it spawned, with whether someone has taken it to run.
 pub(crate) struct Jobs {
     table: Mutex<Table>,
     /// Signalled when a job is added and when the last worker holding a job lets go of it.
@@ -56,12 +63,21 @@ pub(crate) struct Jobs {
 }
 
 struct Table {
-    slots: Vec<Option<Erased>>,
-    /// The first slot the owner has not looked at yet: the owner runs jobs in the order they
+    /// Every job of the scope, in spawn order, and whether it has been taken.
+    jobs: Vec<(Erased, bool)>,
+    /// The first job the owner has not looked at yet: the owner runs jobs in the order they
     /// were spawned, as the queue serves them to workers.
     unvisited: usize,
-    /// Jobs workers have taken and not yet dropped.
+    /// Jobs workers have taken and not yet let go of.
     running: usize,
+}
+
+impl Table {
+    /// Takes job `slot` to run if nobody has: a reference to it, apart from the table's own.
+    fn take(&mut self, slot: usize) -> Option<Erased> {
+        let (job, taken) = &mut self.jobs[slot];
+        (!mem::replace(taken, true)).then(|| Arc::clone(job))
+    }
 }
 
 /// A scoped job's place in the pool's queue: the table and a slot number, `'static`.
@@ -73,23 +89,21 @@ pub(crate) struct Ticket {
 impl Jobs {
     pub(crate) fn new() -> Arc<Jobs> {
         Arc::new(Jobs {
-            table: Mutex::new(Table { slots: Vec::new(), unvisited: 0, running: 0 }),
+            table: Mutex::new(Table { jobs: Vec::new(), unvisited: 0, running: 0 }),
             changed: Condvar::new(),
         })
     }
 
-    /// Adds a job of the scope that owns this table and returns its slot. The caller keeps its
-    /// own reference to the job until after [`finish`](Self::finish), so a worker's reference
-    /// is never the last one.
+    /// Adds a job of the scope that owns this table and returns its slot.
     pub(crate) fn push<'scope>(&self, job: Arc<dyn Task + 'scope>) -> usize {
-        // SAFETY: only the lifetime bound changes; the layout of the pointer is the same. The
-        // erased job is taken out of its slot and dropped before the scope's completion
-        // signal, and the scope waits for that signal before `'scope` ends (the module's
-        // invariant, points 1 to 4), so it is never used after its borrows end.
+        // SAFETY: only the lifetime bound changes; the layout of the pointer is the same. Every
+        // reference to the erased job is dropped before the scope's owner returns from
+        // `finish`, and every run of it ends before the completion signal that `finish` waits
+        // for, so it is never used after its borrows end (the module's invariant).
         let job = unsafe { mem::transmute::<Arc<dyn Task + 'scope>, Erased>(job) };
         let mut table = self.table.lock();
-        let slot = table.slots.len();
-        table.slots.push(Some(job));
+        let slot = table.jobs.len();
+        table.jobs.push((job, false));
         // An owner waiting in `finish` has a job to run.
         self.changed.notify_all();
         slot
@@ -102,18 +116,18 @@ impl Jobs {
 
     /// The owner (or a joiner): runs the job in `slot` on this thread if nobody has taken it.
     pub(crate) fn run_here(&self, slot: usize) {
-        let job = self.table.lock().slots[slot].take();
+        let job = self.table.lock().take(slot);
         if let Some(job) = job {
             job.run(Counted::No);
-            drop_quietly(job);
         }
     }
 
-    /// A worker: runs the job in `slot` if nobody has taken it, dropping it before it signals.
+    /// A worker: runs the job in `slot` if nobody has taken it, letting go of it before it
+    /// signals.
     fn run_on_worker(&self, slot: usize) {
         let job = {
             let mut table = self.table.lock();
-            let job = table.slots[slot].take();
+            let job = table.take(slot);
             if job.is_some() {
                 table.running += 1;
             }
@@ -121,7 +135,8 @@ impl Jobs {
         };
         if let Some(job) = job {
             job.run(Counted::No);
-            drop_quietly(job);
+            // Not the last reference: the table keeps one until `finish`.
+            drop(job);
             let mut table = self.table.lock();
             table.running -= 1;
             if table.running == 0 {
@@ -130,19 +145,19 @@ impl Jobs {
         }
     }
 
-    /// The owner, once the scope's closure has ended: runs every job no worker has taken, in
-    /// the order they were spawned, then waits until every worker has let go of its job. On return the
-    /// completion signal holds: no slot holds a job and no worker holds one.
-    pub(crate) fn finish(&self) {
+    /// The owner, once the scope's closure has ended: runs every job nobody has taken, in the
+    /// order they were spawned, then waits until every worker has let go of its job (the
+    /// completion signal). Returns the panic of a job whose handle never joined it, then drops
+    /// every job, on this thread.
+    pub(crate) fn finish(&self) -> Option<Box<dyn Any + Send>> {
         let mut table = self.table.lock();
         loop {
-            if table.unvisited < table.slots.len() {
+            if table.unvisited < table.jobs.len() {
                 let slot = table.unvisited;
                 table.unvisited += 1;
-                if let Some(job) = table.slots[slot].take() {
+                if let Some(job) = table.take(slot) {
                     drop(table);
                     job.run(Counted::No);
-                    drop_quietly(job);
                     table = self.table.lock();
                 }
             } else if table.running == 0 {
@@ -151,7 +166,12 @@ impl Jobs {
                 self.changed.wait(&mut table);
             }
         }
-        debug_assert!(table.slots.iter().all(Option::is_none), "a scoped job outlived its scope's end");
+        let jobs = mem::take(&mut table.jobs);
+        drop(table);
+        let unjoined = jobs.iter().find_map(|(job, _)| job.take_unjoined_panic());
+        // Unjoined results are dropped here, while `'scope` is live; their Drop is user code.
+        drop_quietly(jobs);
+        unjoined
     }
 }
 
@@ -164,9 +184,9 @@ impl Ticket {
 
 impl Drop for Table {
     fn drop(&mut self) {
-        // Never drop a job here: by the invariant every slot is empty, and if one were not,
-        // dropping its job could touch borrows of a scope that has ended. Leak it instead.
-        for job in self.slots.drain(..).flatten() {
+        // Never drop a job here: by the invariant `finish` has emptied the table, and if it had
+        // not, dropping a job could touch borrows of a scope that has ended. Leak it instead.
+        for job in self.jobs.drain(..) {
             mem::forget(job);
         }
     }

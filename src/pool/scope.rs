@@ -11,14 +11,13 @@
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
-use std::mem::{self, ManuallyDrop};
 use std::panic::{self, AssertUnwindSafe};
 
 use super::erase::Jobs;
-use super::job::{drop_quietly, Completion, Job, JobCell, Plain, Task};
+use super::job::{Completion, Job, JobCell, Plain};
 use super::Shared;
 use crate::error::JobError;
-use crate::sync::{Arc, Mutex};
+use crate::sync::Arc;
 
 /// A scope for jobs that borrow from the caller, from [`ThreadPool::scope`](crate::ThreadPool::scope).
 ///
@@ -37,12 +36,8 @@ use crate::sync::{Arc, Mutex};
 /// ```
 pub struct Scope<'scope, 'env: 'scope> {
     shared: &'scope Shared,
+    /// Every job of the scope (see `erase` for why the scope waits for all of them).
     jobs: Arc<Jobs>,
-    /// Every job of the scope, to find unjoined panics at the end. Holding these references
-    /// until after the completion signal also means a worker never drops a job's last one.
-    /// `ManuallyDrop` so that the scope has no drop glue that borrows `'scope` (the scope is
-    /// borrowed for exactly `'scope`); `finish` empties it while `'scope` is live.
-    all: Mutex<ManuallyDrop<Vec<Arc<dyn Task + 'scope>>>>,
     scope: PhantomData<&'scope mut &'scope ()>,
     env: PhantomData<&'env mut &'env ()>,
 }
@@ -76,7 +71,6 @@ impl<'scope, 'env> Scope<'scope, 'env> {
         T: Send + 'scope,
     {
         let cell = Arc::new(JobCell::new(Plain(f)));
-        self.all.lock().push(cell.clone());
         let slot = self.jobs.push(cell.clone());
         self.offer(slot);
         ScopedJobHandle { cell, jobs: &self.jobs, slot }
@@ -91,30 +85,19 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     }
 
     pub(crate) fn new(shared: &'scope Shared) -> Self {
-        Scope {
-            shared,
-            jobs: Jobs::new(),
-            all: Mutex::new(ManuallyDrop::new(Vec::new())),
-            scope: PhantomData,
-            env: PhantomData,
-        }
+        Scope { shared, jobs: Jobs::new(), scope: PhantomData, env: PhantomData }
     }
 
     /// Once the scope's closure has ended: runs or waits for every job (the completion signal,
     /// see `erase`), then returns the panic of a job nobody joined, if any.
     fn finish(&self) -> Option<Box<dyn Any + Send>> {
-        self.jobs.finish();
-        let all = mem::take(&mut **self.all.lock());
-        let unjoined = all.iter().find_map(|job| job.take_unjoined_panic());
-        // Unjoined results are dropped here, while `'scope` is live; their Drop is user code.
-        drop_quietly(all);
-        unjoined
+        self.jobs.finish()
     }
 }
 
 impl fmt::Debug for Scope<'_, '_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Scope").field("jobs", &self.all.lock().len()).finish_non_exhaustive()
+        f.debug_struct("Scope").finish_non_exhaustive()
     }
 }
 
