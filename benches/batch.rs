@@ -39,10 +39,9 @@ fn batch(c: &mut Criterion) {
         });
         group.finish();
     }
-    for (label, items, cost) in [
-        ("32 x 2us", 32u64, Duration::from_micros(2)),
-        ("64 tiny", 64, Duration::from_nanos(5)),
-    ] {
+    for (label, items, cost) in
+        [("32 x 2us", 32u64, Duration::from_micros(2)), ("64 tiny", 64, Duration::from_nanos(5))]
+    {
         let rounds = rounds_for(cost);
         let input: Vec<u64> = (0..items).collect();
         let mut group = c.benchmark_group(format!("small map {label}"));

@@ -5,7 +5,7 @@
 //! slot per item, and cuts both into chunks whose lengths shrink as the batch is used up
 //! (guided self-scheduling): each chunk is the remaining items divided by twice the number of
 //! threads, at least one item. The chunks go on a shared stack, biggest first. The caller and up
-//! to one scoped job per worker (see `scope.rs`) take chunks from it until it is empty, writing
+//! to `workers - 1` scoped jobs (at least one; see `scope.rs`) take chunks from it until it is empty, writing
 //! each result into its own slot, so results come back in input order with no merge. Big early
 //! chunks make a million tiny items cost a few dozen hand-offs; small late ones let a thread
 //! that drew slow items finish while the others take the rest, so skewed batches still balance.
@@ -17,7 +17,7 @@ use std::convert::Infallible;
 use std::panic::{self, AssertUnwindSafe};
 
 use super::scope::{self, Scope};
-use super::ThreadPool;
+use super::{worker, ThreadPool};
 use crate::sync::{AtomicBool, Mutex, Ordering};
 
 /// A piece of the batch: its items (each taken once) and the slots for their results.
@@ -177,8 +177,16 @@ impl ThreadPool {
         }
         let mut out: Vec<Option<R>> = Vec::new();
         out.resize_with(items.len(), || None);
-        // Every worker may help; the caller is one more thread.
-        let helpers = self.workers().min(items.len() - 1);
+        // The caller is one of the threads: with the other workers it makes up the pool's
+        // parallelism (more threads than that would only take turns on the cores, and a thread
+        // descheduled while holding the last chunk delays the whole batch). A caller from
+        // outside a one-worker pool still gets that worker's help.
+        let others = if worker::is_worker_of(&self.shared) {
+            self.workers() - 1
+        } else {
+            self.workers().saturating_sub(1).max(1)
+        };
+        let helpers = others.min(items.len() - 1);
         let failure = {
             let batch = Batch::new(&mut items, &mut out, helpers + 1);
             let scope = Scope::new(&self.shared);
