@@ -275,3 +275,32 @@ fn a_scope_returns_only_after_the_worker_running_its_job_let_go_of_the_borrow() 
         }
     });
 }
+
+/// A scoped job waiting in the queue shows in `queued` and `peak_queued`, and is never counted
+/// as submitted, completed or running.
+#[test]
+fn a_queued_scoped_job_counts_in_queued_only() {
+    bounded(30, || {
+        let pool = ThreadPool::builder().workers(1).queue_capacity(4).thread_name("sstats").build().unwrap();
+        let gate = common::block_one_worker(&pool);
+        let before = pool.stats();
+        let ran = AtomicUsize::new(0);
+        pool.scope(|s| {
+            let _ = s.spawn(|| ran.fetch_add(1, Ordering::SeqCst));
+            let during = pool.stats();
+            assert_eq!(during.queued, 1, "the scoped job waits in the queue");
+            assert!(during.peak_queued >= 1);
+            assert_eq!(
+                (during.submitted, during.completed, during.running),
+                (before.submitted, before.completed, before.running),
+                "a scoped job is not a submission"
+            );
+        });
+        assert_eq!(ran.load(Ordering::SeqCst), 1, "the caller ran the job no worker took");
+        gate.open();
+        let report = pool.shutdown();
+        let after = pool.stats();
+        assert_eq!(after.submitted, after.completed + after.panicked + after.cancelled);
+        assert_eq!(report.completed, before.submitted, "only the blocking job was counted");
+    });
+}

@@ -16,6 +16,13 @@ use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Ordering};
 /// [`shutdown_now`](crate::ThreadPool::shutdown_now) handed back and that are still held: each
 /// counts as completed, panicked or cancelled once it is run or dropped.
 ///
+/// Scoped jobs (of [`scope`](crate::ThreadPool::scope), [`map`](crate::ThreadPool::map),
+/// [`try_map`](crate::ThreadPool::try_map) and [`try_scope`](crate::ThreadPool::try_scope))
+/// are part of the call that made them, which sees each of them end: they are not counted in
+/// `submitted`, `running`, `completed`, `panicked` or `cancelled`, so the identity above holds
+/// whatever scoped work ran. While one waits in the queue it does count in `queued` and
+/// `peak_queued`, since it takes a slot there.
+///
 /// ```
 /// use boundpool::ThreadPool;
 ///
