@@ -304,3 +304,32 @@ fn a_queued_scoped_job_counts_in_queued_only() {
         assert_eq!(report.completed, before.submitted, "only the blocking job was counted");
     });
 }
+
+/// A map whose helper job no worker started runs it on the caller; the helper's ticket is still
+/// in the queue when the map returns, and the worker that pops it later finds nothing to do
+/// (no panic, nothing run twice).
+#[test]
+fn a_ticket_popped_after_its_scope_ended_does_nothing() {
+    quiet_expected_panics();
+    bounded(30, || {
+        let pool = ThreadPool::builder().workers(2).queue_capacity(8).thread_name("sstale").build().unwrap();
+        let gates = [common::block_one_worker(&pool), common::block_one_worker(&pool)];
+        let calls = AtomicUsize::new(0);
+        for round in 0..4u64 {
+            let doubled = pool.map(0..100u64, |i| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                i * 2 + round
+            });
+            assert_eq!(doubled, (0..100u64).map(|i| i * 2 + round).collect::<Vec<_>>());
+            pool.scope(|s| {
+                let _ = s.spawn(|| calls.fetch_add(1, Ordering::SeqCst));
+            });
+        }
+        assert!(pool.stats().queued >= 4, "the tickets wait behind the blocked workers");
+        drop(gates);
+        pool.shutdown();
+        assert_eq!(calls.load(Ordering::SeqCst), 4 * 101, "every item and job ran exactly once");
+        assert_eq!(pool.stats().queued, 0);
+        assert_eq!(common::unexpected_panics_on("sstale"), 0, "a stale ticket panicked on a worker");
+    });
+}

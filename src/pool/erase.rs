@@ -36,8 +36,8 @@
 //!    closure's panic first. The user is only lent a reference to the scope, never owns it, so
 //!    `mem::forget` cannot skip the wait. `finish` itself cannot unwind: every piece of user
 //!    code it reaches (running a job, dropping one) has its panic caught.
-//! 5. After the signal, a ticket still in the queue reaches nothing: its job is marked taken,
-//!    and the table holds no job any more, so the worker that pops it only touches the
+//! 5. After the signal, a ticket still in the queue reaches nothing: the table holds no job
+//!    any more (every slot is out of its range), so the worker that pops it only touches the
 //!    `'static` table.
 //!
 //! If the invariant were ever broken and a table were dropped with a job still in it, that job
@@ -79,8 +79,10 @@ struct Table {
 
 impl Table {
     /// Takes job `slot` to run if nobody has: a reference to it, apart from the table's own.
+    /// None once `finish` has emptied the table: a ticket popped after its scope ended finds
+    /// nothing.
     fn take(&mut self, slot: usize) -> Option<Erased> {
-        let (job, taken) = &mut self.jobs[slot];
+        let (job, taken) = self.jobs.get_mut(slot)?;
         (!mem::replace(taken, true)).then(|| Arc::clone(job))
     }
 }

@@ -153,8 +153,20 @@ pub fn threads_named(prefix: &str) -> Vec<String> {
 /// Marks a panic message as expected by a test: the quiet hook does not print it.
 pub const EXPECTED: &str = "expected panic";
 
+/// The names of the threads that had a panic not marked [`EXPECTED`], once
+/// [`quiet_expected_panics`] is installed.
+static UNEXPECTED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// How many panics not marked [`EXPECTED`] happened on threads whose name starts with `prefix`
+/// since [`quiet_expected_panics`] was installed (including ones caught inside the pool).
+pub fn unexpected_panics_on(prefix: &str) -> usize {
+    let names = UNEXPECTED.lock().unwrap_or_else(|e| e.into_inner());
+    names.iter().filter(|name| name.starts_with(prefix)).count()
+}
+
 /// Installs (once) a panic hook that stays silent for panics whose message contains
-/// [`EXPECTED`] and prints every other one as the default hook does.
+/// [`EXPECTED`] and prints every other one as the default hook does, noting the thread's name
+/// for [`unexpected_panics_on`].
 pub fn quiet_expected_panics() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
@@ -167,6 +179,8 @@ pub fn quiet_expected_panics() {
                 .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
                 .unwrap_or("");
             if !msg.contains(EXPECTED) {
+                let name = thread::current().name().unwrap_or("").to_owned();
+                UNEXPECTED.lock().unwrap_or_else(|e| e.into_inner()).push(name);
                 default(info);
             }
         }));
