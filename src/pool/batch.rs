@@ -1,16 +1,16 @@
 //! `map` and `try_map`: ordered parallel maps over a batch, split adaptively over the pool's
 //! workers and the calling thread.
 //!
-//! The calling thread collects the batch (the iterator need not be `Send`), lays out one output
-//! slot per item, and cuts both into chunks whose lengths shrink as the batch is used up
-//! (guided self-scheduling): each chunk is the remaining items divided by twice the number of
-//! threads, at least one item. The chunks go on a shared stack, biggest first. The caller and up
-//! to `workers - 1` scoped jobs (at least one; see `scope.rs`) take chunks from it until it is empty, writing
-//! each result into its own slot, so results come back in input order with no merge. Big early
-//! chunks make a million tiny items cost a few dozen hand-offs; small late ones let a thread
-//! that drew slow items finish while the others take the rest, so skewed batches still balance.
-//! A helper job that no worker has started when the caller runs out of chunks costs one look
-//! at the empty stack.
+//! The calling thread collects the batch (the iterator need not be `Send`) and cuts it into
+//! chunks whose lengths shrink as the batch is used up (guided self-scheduling): each chunk is
+//! the remaining items divided by twice the number of threads, at least one item. The chunks go
+//! on a shared stack, biggest first. The caller and up to `workers - 1` scoped jobs (at least
+//! one; see `scope.rs`) take chunks from it until it is empty; each chunk's results fill a
+//! vector of its own, written by the thread that maps it, and the caller joins them in input
+//! order at the end, growing the first and biggest in place. Big early chunks make a million
+//! tiny items cost a few dozen hand-offs; small late ones let a thread that drew slow items
+//! finish while the others take the rest, so skewed batches still balance. A helper job that
+//! no worker has started when the caller runs out of chunks costs one look at the empty stack.
 
 use std::any::Any;
 use std::convert::Infallible;
@@ -20,8 +20,8 @@ use super::scope::{self, Scope};
 use super::{worker, ThreadPool};
 use crate::sync::{AtomicBool, Mutex, Ordering};
 
-/// A piece of the batch: its items (each taken once) and the slots for their results.
-type Chunk<'a, T, R> = (&'a mut [Option<T>], &'a mut [Option<R>]);
+/// A piece of the batch: its place among the pieces and its items (each taken once).
+type Chunk<'a, T> = (usize, &'a mut [Option<T>]);
 
 /// Why a batch stopped early: the first error or panic.
 enum Failure<E> {
@@ -31,26 +31,39 @@ enum Failure<E> {
 
 struct Batch<'a, T, R, E> {
     /// Chunks not yet taken, the next one last.
-    chunks: Mutex<Vec<Chunk<'a, T, R>>>,
+    chunks: Mutex<Vec<Chunk<'a, T>>>,
+    /// Each chunk's results, by the chunk's place.
+    results: Mutex<Vec<Vec<R>>>,
     /// Set by the first error or panic: no more items start.
     stop: AtomicBool,
     failure: Mutex<Option<Failure<E>>>,
 }
 
 impl<'a, T, R, E> Batch<'a, T, R, E> {
-    /// Cuts `items` and `out` (of equal length) into chunks for `threads` threads.
-    fn new(mut items: &'a mut [Option<T>], mut out: &'a mut [Option<R>], threads: usize) -> Self {
+    /// Cuts `items` into chunks for `threads` threads.
+    fn new(mut items: &'a mut [Option<T>], threads: usize) -> Self {
         let mut chunks = Vec::new();
         while !items.is_empty() {
             let len = (items.len() / (2 * threads)).max(1);
             let (these, rest) = items.split_at_mut(len);
-            let (slots, more) = out.split_at_mut(len);
-            chunks.push((these, slots));
+            chunks.push((chunks.len(), these));
             items = rest;
-            out = more;
         }
+        let results = Mutex::new((0..chunks.len()).map(|_| Vec::new()).collect());
         chunks.reverse();
-        Batch { chunks: Mutex::new(chunks), stop: AtomicBool::new(false), failure: Mutex::new(None) }
+        Batch { chunks: Mutex::new(chunks), results, stop: AtomicBool::new(false), failure: Mutex::new(None) }
+    }
+
+    /// The results in input order, once every chunk has been mapped.
+    fn into_results(self, len: usize) -> Vec<R> {
+        let mut parts = self.results.into_inner().into_iter();
+        let Some(mut all) = parts.next() else { return Vec::new() };
+        // The first part is the biggest: growing it in place saves copying it.
+        all.reserve_exact(len - all.len());
+        for part in parts {
+            all.extend(part);
+        }
+        all
     }
 
     fn stopped(&self) -> bool {
@@ -76,20 +89,21 @@ impl<'a, T, R, E> Batch<'a, T, R, E> {
         }
     }
 
-    fn map_chunk(&self, (items, slots): Chunk<'_, T, R>, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
+    fn map_chunk(&self, (place, items): Chunk<'_, T>, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
+        let mut out = Vec::with_capacity(items.len());
         let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            for (item, slot) in items.iter_mut().zip(slots) {
+            for item in items.iter_mut() {
                 if self.stopped() {
                     return Ok(());
                 }
                 if let Some(item) = item.take() {
-                    *slot = Some(f(item)?);
+                    out.push(f(item)?);
                 }
             }
             Ok(())
         }));
         match ran {
-            Ok(Ok(())) => {}
+            Ok(Ok(())) => self.results.lock()[place] = out,
             Ok(Err(e)) => self.fail(Failure::Error(e)),
             Err(payload) => self.fail(Failure::Panic(payload)),
         }
@@ -175,8 +189,6 @@ impl ThreadPool {
         if items.len() <= 1 {
             return items.into_iter().flatten().map(f).collect();
         }
-        let mut out: Vec<Option<R>> = Vec::new();
-        out.resize_with(items.len(), || None);
         // The caller is one of the threads: with the other workers it makes up the pool's
         // parallelism (more threads than that would only take turns on the cores, and a thread
         // descheduled while holding the last chunk delays the whole batch). A caller from
@@ -187,25 +199,21 @@ impl ThreadPool {
             self.workers().saturating_sub(1).max(1)
         };
         let helpers = others.min(items.len() - 1);
-        let failure = {
-            let batch = Batch::new(&mut items, &mut out, helpers + 1);
-            let scope = Scope::new(&self.shared);
-            scope::drive(&scope, || {
-                for _ in 0..helpers {
-                    // Detached: `help` catches every panic of `f` itself.
-                    let _helper = scope.spawn(|| batch.help(&f));
-                }
-                batch.help(&f);
-            });
-            batch.failure.into_inner()
-        };
+        let len = items.len();
+        let batch = Batch::new(&mut items, helpers + 1);
+        let scope = Scope::new(&self.shared);
+        scope::drive(&scope, || {
+            for _ in 0..helpers {
+                // Detached: `help` catches every panic of `f` itself.
+                let _helper = scope.spawn(|| batch.help(&f));
+            }
+            batch.help(&f);
+        });
+        let failure = batch.failure.lock().take();
         match failure {
             Some(Failure::Panic(payload)) => panic::resume_unwind(payload),
             Some(Failure::Error(e)) => Err(e),
-            None => Ok(out
-                .into_iter()
-                .map(|r| r.expect("boundpool: every item of a finished batch is mapped"))
-                .collect()),
+            None => Ok(batch.into_results(len)),
         }
     }
 }
