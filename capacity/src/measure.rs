@@ -9,22 +9,23 @@ use std::time::{Duration, Instant};
 use boundpool::TrySubmitError;
 use hdrhistogram::Histogram;
 
-use crate::args::{Arrival, Plan};
 use crate::probe::{self, Quantiles};
-use crate::workload::{Calibration, JobSpec, Rng};
+use crate::sweep::{Arrival, Setup};
+use crate::workload::Rng;
 
 /// How often the Little's-law sampler reads the pool's gauges.
 const SAMPLE_EVERY: Duration = Duration::from_millis(2);
 
-/// Everything measured at one (workers, queue capacity) point.
+/// Everything measured in one run of one (workers, queue capacity) point.
 #[derive(Debug, Clone)]
-pub struct Point {
-    pub workers: usize,
-    pub queue: usize,
+pub struct Run {
     /// Arrivals per second actually offered (open loop) or submitted (closed loop).
     pub offered: f64,
+    /// Jobs the pool accepted.
     pub accepted: u64,
+    /// Arrivals refused because the queue was full.
     pub rejected: u64,
+    /// Jobs finished.
     pub completed: u64,
     /// Completed jobs per second, from the first arrival until the pool drained.
     pub throughput: f64,
@@ -32,6 +33,7 @@ pub struct Point {
     pub latency: Quantiles,
     /// Time in the queue before a worker took the job.
     pub queue_wait: Quantiles,
+    /// The deepest the queue got.
     pub peak_queued: usize,
     /// Process CPU time over wall time over CPUs; `None` off Linux.
     pub cpu_util: Option<f64>,
@@ -46,13 +48,35 @@ pub struct Point {
     pub little_predicted: f64,
 }
 
-impl Point {
-    /// measured ÷ predicted, 1.0 when both are zero.
+impl Run {
+    /// Little's law: measured ÷ predicted mean jobs in the pool, 1.0 when both are zero.
+    ///
+    /// ```
+    /// # fn check(run: &boundpool_capacity::Run) {
+    /// assert!(run.little_ratio() > 0.0);
+    /// # }
+    /// ```
     pub fn little_ratio(&self) -> f64 {
         if self.little_predicted > 0.0 {
             self.little_measured / self.little_predicted
         } else {
             1.0
+        }
+    }
+
+    /// Share of arrivals refused.
+    ///
+    /// ```
+    /// # fn check(run: &boundpool_capacity::Run) {
+    /// assert!(run.rejected_share() <= 1.0);
+    /// # }
+    /// ```
+    pub fn rejected_share(&self) -> f64 {
+        let arrivals = self.accepted + self.rejected;
+        if arrivals == 0 {
+            0.0
+        } else {
+            self.rejected as f64 / arrivals as f64
         }
     }
 }
@@ -85,14 +109,16 @@ impl Recorder {
     }
 }
 
-/// Measures one point of `plan` on a fresh pool.
-pub fn run_point(
-    plan: &Plan,
+/// Measures one point of `setup` on a fresh pool; `round` (0, 1, ...) picks the seed of this
+/// repeat, the same at every point.
+pub(crate) fn run_point(
+    setup: &Setup,
     workers: usize,
     queue: usize,
-    calibration: Calibration,
-    cpus: usize,
-) -> Result<Point, boundpool::BuildError> {
+    round: u32,
+) -> Result<Run, boundpool::BuildError> {
+    let plan = setup;
+    let cpus = setup.cpus;
     let pool = probe::build_pool(workers, queue)?;
     let recorder = Arc::new(Recorder {
         latency: Mutex::new(histogram()),
@@ -100,7 +126,8 @@ pub fn run_point(
         in_pool_ns: 0.into(),
     });
     // The same seed at every point: each configuration sees the same jobs and arrival gaps.
-    let mut rng = Rng::new(plan.seed);
+    let mut rng = Rng::new(plan.seed.wrapping_add(u64::from(round)));
+    let mut index = 0u64;
     let stop = AtomicBool::new(false);
     let (mut accepted, mut rejected) = (0u64, 0u64);
 
@@ -122,7 +149,8 @@ pub fn run_point(
 
         let mut next = start;
         while next < end {
-            let spec = JobSpec::draw(&mut rng, plan.cpu, plan.io, calibration);
+            let work = plan.workload.job(index, &mut rng, plan.calibration);
+            index += 1;
             let arrival = match plan.arrival {
                 Arrival::Open { .. } => {
                     let now = Instant::now();
@@ -137,7 +165,7 @@ pub fn run_point(
             let submitted = Instant::now();
             let job = move || {
                 let started = Instant::now();
-                spec.run();
+                work.run();
                 rec.job_ended(arrival, submitted, started, Instant::now());
             };
             match plan.arrival {
@@ -182,9 +210,7 @@ pub fn run_point(
         (Some(a), Some(b)) => Some((b - a).as_secs_f64() / elapsed.as_secs_f64() / cpus as f64),
         _ => None,
     };
-    Ok(Point {
-        workers,
-        queue,
+    Ok(Run {
         offered: (accepted + rejected) as f64 / window.as_secs_f64(),
         accepted,
         rejected,
