@@ -37,8 +37,8 @@ pub struct Run {
     pub peak_queued: usize,
     /// Process CPU time over wall time over CPUs; `None` off Linux.
     pub cpu_util: Option<f64>,
-    /// Mean jobs in the pool (running + queued), sampled from `stats()` from the first arrival
-    /// until the pool drained.
+    /// Mean jobs in the pool (running + queued), sampled from `stats()` every 2 ms from the first
+    /// arrival until the pool drained, each sample weighted by the time it stands for.
     pub little_measured: f64,
     /// Accepted arrivals per second over the same span.
     pub accepted_rate: f64,
@@ -136,15 +136,21 @@ pub(crate) fn run_point(
     let end = start + plan.duration;
     let (window, samples) = std::thread::scope(|s| {
         let sampler = s.spawn(|| {
-            let (mut sum, mut n) = (0u64, 0u64);
+            // The time integral of jobs in the pool (trapezoids between samples, so a sampler
+            // that wakes late weighs its samples by the time they stand for), and its span.
+            let (mut area, mut span) = (0.0f64, 0.0f64);
+            let (mut last_at, mut last_n) = (start, 0.0f64);
             // ORDERING: a plain flag; nothing else is published through it.
             while !stop.load(Ordering::Relaxed) {
                 let st = pool.stats();
-                sum += (st.running + st.queued) as u64;
-                n += 1;
+                let (now, n) = (Instant::now(), (st.running + st.queued) as f64);
+                let dt = (now - last_at).as_secs_f64();
+                area += 0.5 * (last_n + n) * dt;
+                span += dt;
+                (last_at, last_n) = (now, n);
                 std::thread::sleep(SAMPLE_EVERY);
             }
-            (sum, n)
+            (area, span)
         });
 
         let mut next = start;
@@ -220,7 +226,7 @@ pub(crate) fn run_point(
         queue_wait: probe::queue_wait(&stats).unwrap_or_else(|| probe::hdr_quantiles(&wait_hist)),
         peak_queued: stats.peak_queued,
         cpu_util,
-        little_measured: if samples.1 > 0 { samples.0 as f64 / samples.1 as f64 } else { 0.0 },
+        little_measured: if samples.1 > 0.0 { samples.0 / samples.1 } else { 0.0 },
         accepted_rate,
         mean_in_pool: Duration::from_secs_f64(mean_in_pool),
         little_predicted: accepted_rate * mean_in_pool,
