@@ -13,6 +13,10 @@ use crate::probe::{self, Quantiles};
 use crate::sweep::{Arrival, Setup};
 use crate::workload::Rng;
 
+/// A run during which other processes used more than this share of the machine's CPU time is
+/// disturbed: its latencies say as much about the neighbours as about the pool.
+pub const DISTURBED: f64 = 0.25;
+
 /// How often the Little's-law sampler reads the pool's gauges.
 const SAMPLE_EVERY: Duration = Duration::from_millis(2);
 
@@ -46,6 +50,12 @@ pub struct Run {
     pub mean_in_pool: Duration,
     /// `accepted_rate` × `mean_in_pool`.
     pub little_predicted: f64,
+    /// Share of the machine's CPU time that other processes used during the run (`None` off
+    /// Linux): a busy neighbour delays the pool's threads and the planner's own.
+    pub others_cpu: Option<f64>,
+    /// The latest the submitter sent an arrival after its scheduled time (open loop): how long
+    /// the machine kept the planner itself from running.
+    pub max_late: Duration,
 }
 
 impl Run {
@@ -62,6 +72,17 @@ impl Run {
         } else {
             1.0
         }
+    }
+
+    /// Whether other processes used more than [`DISTURBED`] of the machine's CPU during the run.
+    ///
+    /// ```
+    /// # fn check(run: &boundpool_capacity::Run) {
+    /// if run.disturbed() { println!("measured on a busy machine"); }
+    /// # }
+    /// ```
+    pub fn disturbed(&self) -> bool {
+        self.others_cpu.is_some_and(|share| share > DISTURBED)
     }
 
     /// Share of arrivals refused.
@@ -132,6 +153,8 @@ pub(crate) fn run_point(
     let (mut accepted, mut rejected) = (0u64, 0u64);
 
     let cpu_before = probe::process_cpu_time();
+    let machine_before = probe::machine_cpu_time();
+    let mut max_late = Duration::ZERO;
     let start = Instant::now();
     let end = start + plan.duration;
     let (window, samples) = std::thread::scope(|s| {
@@ -163,6 +186,7 @@ pub(crate) fn run_point(
                     if next > now {
                         std::thread::sleep(next - now);
                     }
+                    max_late = max_late.max(Instant::now().saturating_duration_since(next));
                     next
                 }
                 Arrival::Closed => Instant::now(),
@@ -203,6 +227,7 @@ pub(crate) fn run_point(
     });
     let elapsed = start.elapsed();
     let cpu_after = probe::process_cpu_time();
+    let machine_after = probe::machine_cpu_time();
     let stats = pool.stats();
 
     let latency_hist = recorder.latency.lock().unwrap_or_else(|e| e.into_inner());
@@ -230,5 +255,7 @@ pub(crate) fn run_point(
         accepted_rate,
         mean_in_pool: Duration::from_secs_f64(mean_in_pool),
         little_predicted: accepted_rate * mean_in_pool,
+        others_cpu: probe::others_share((machine_before, machine_after), (cpu_before, cpu_after)),
+        max_late,
     })
 }

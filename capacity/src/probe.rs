@@ -70,6 +70,51 @@ pub(crate) fn process_cpu_time() -> Option<Duration> {
     Some(Duration::from_millis((utime + stime) * 10))
 }
 
+/// CPU time the whole machine has spent busy, and in all.
+pub(crate) type MachineTime = Option<(Duration, Duration)>;
+
+/// CPU time the whole machine has spent busy and in all, over every CPU, from `/proc/stat`
+/// (`None` off Linux).
+pub(crate) fn machine_cpu_time() -> MachineTime {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line.split_whitespace().take(8).map(|f| f.parse().ok()).collect::<Option<_>>()?;
+    let [user, nice, system, idle, iowait, irq, softirq, steal] = ticks[..] else { return None };
+    let busy = user + nice + system + irq + softirq + steal;
+    // USER_HZ ticks, as for the process's own time.
+    Some((Duration::from_millis(busy * 10), Duration::from_millis((busy + idle + iowait) * 10)))
+}
+
+/// The share of the machine's CPU time other processes used between two readings of
+/// [`machine_cpu_time`] and [`process_cpu_time`].
+pub(crate) fn others_share(
+    machine: (MachineTime, MachineTime),
+    process: (Option<Duration>, Option<Duration>),
+) -> Option<f64> {
+    let ((busy0, all0), (busy1, all1)) = (machine.0?, machine.1?);
+    let ours = process.1?.checked_sub(process.0?)?;
+    let all = all1.checked_sub(all0)?.as_secs_f64();
+    let others = busy1.checked_sub(busy0)?.as_secs_f64() - ours.as_secs_f64();
+    (all > 0.0).then(|| (others / all).clamp(0.0, 1.0))
+}
+
+/// Waits, at most `limit`, for a 100 ms window in which other processes used at most `share`
+/// of the machine's CPU time; returns how long it waited. Returns at once off Linux.
+pub(crate) fn wait_for_quiet(share: f64, limit: Duration) -> Duration {
+    const WINDOW: Duration = Duration::from_millis(100);
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        let before = (machine_cpu_time(), process_cpu_time());
+        std::thread::sleep(WINDOW);
+        let after = (machine_cpu_time(), process_cpu_time());
+        match others_share((before.0, after.0), (before.1, after.1)) {
+            Some(others) if others > share => continue,
+            _ => break,
+        }
+    }
+    started.elapsed()
+}
+
 /// The CPU time the calling thread has used, in nanoseconds from `/proc/thread-self/schedstat`,
 /// or `None` where it cannot be read.
 fn thread_cpu_time() -> Option<Duration> {

@@ -59,7 +59,7 @@ pub struct Choice {
 
 impl Rule {
     /// Whether one run meets the target with the margin.
-    fn run_meets(&self, run: &Run, best_throughput: f64) -> bool {
+    pub(crate) fn run_meets(&self, run: &Run, best_throughput: f64) -> bool {
         if run.latency.p99.as_secs_f64() > MARGIN * self.target_p99.as_secs_f64() {
             return false;
         }

@@ -27,6 +27,10 @@ pub(crate) struct Settings {
     pub(crate) cpus: usize,
     pub(crate) cores: Option<usize>,
     pub(crate) nodes: Option<f64>,
+    /// Runs measured again because the machine was busy.
+    pub(crate) retried: u32,
+    /// Time spent waiting for the neighbours to quieten before runs.
+    pub(crate) waited: Duration,
 }
 
 /// One configuration: its runs and the model's figures.
@@ -236,7 +240,7 @@ impl Report {
                 let cpu = r.cpu_util.map_or_else(String::new, |u| format!("{u:.3}"));
                 let _ = writeln!(
                     out,
-                    "{},{},{},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{:.1},{:.5},{},{}",
+                    "{},{},{},{:.1},{:.1},{},{},{},{},{},{},{},{},{},{},{},{},{:.3},{:.3},{},{},{:.1},{:.5},{},{}",
                     p.workers,
                     p.queue,
                     i + 1,
@@ -256,6 +260,8 @@ impl Report {
                     cpu,
                     r.little_measured,
                     r.little_predicted,
+                    r.others_cpu.map_or_else(String::new, |u| format!("{u:.3}")),
+                    us(r.max_late),
                     p.model.throughput,
                     p.model.rejected_share,
                     us(p.model.wait_p99),
@@ -373,6 +379,9 @@ impl Report {
                 .filter_map(|r| r.cpu_util)
                 .fold(None, |a: Option<f64>, u| Some(a.map_or(u, |a| a.max(u))));
             let mut ok = if rule.qualifies(p, &self.points) { "yes" } else { "-" }.to_owned();
+            if p.runs.iter().any(Run::disturbed) {
+                ok.push('~');
+            }
             if p.disagrees(&self.service) {
                 ok.push_str(" 2×");
             }
@@ -404,6 +413,19 @@ impl Report {
     }
 
     fn closing(&self, out: &mut String) {
+        let runs: Vec<&Run> = self.points.iter().flat_map(|p| &p.runs).collect();
+        let disturbed = runs.iter().filter(|r| r.disturbed()).count();
+        let others = runs.iter().filter_map(|r| r.others_cpu).fold(0.0f64, f64::max);
+        let _ = writeln!(
+            out,
+            "machine: other processes used up to {:.0}% of the CPUs during a run; waited {} for quieter moments; \
+             {} runs measured again because they used over {:.0}%{}",
+            others * 100.0,
+            fmt_d(self.settings.waited),
+            self.settings.retried,
+            crate::measure::DISTURBED * 100.0,
+            if disturbed > 0 { format!("; {disturbed} runs kept disturbed (`~`)") } else { String::new() }
+        );
         let flagged = self.points.iter().filter(|p| p.disagrees(&self.service)).count();
         let _ = writeln!(
             out,
@@ -460,6 +482,16 @@ impl Report {
             p.worst(|r| r.peak_queued),
         );
         let target = fmt_d(s.target_p99);
+        let busy = p.runs.iter().filter(|r| r.disturbed()).count();
+        if busy > 0 {
+            let _ = writeln!(
+                out,
+                "caution: {busy} of the {} runs below were measured while other processes used over {:.0}% of the \
+                 CPUs; rerun on a quiet machine to confirm",
+                p.runs.len(),
+                crate::measure::DISTURBED * 100.0
+            );
+        }
         if choice.qualified {
             let _ = writeln!(
                 out,
@@ -480,8 +512,8 @@ impl Report {
 pub const CSV_HEADER: &str =
     "workers,queue,repeat,offered_per_s,throughput_per_s,accepted,rejected,completed,\
 latency_p50_us,latency_p99_us,latency_p999_us,latency_mean_us,queue_wait_p50_us,queue_wait_p99_us,\
-queue_wait_p999_us,peak_queued,cpu_util,little_measured,little_predicted,model_throughput_per_s,\
-model_rejected_share,model_queue_wait_p99_us,model_latency_p99_us";
+queue_wait_p999_us,peak_queued,cpu_util,little_measured,little_predicted,others_cpu,max_late_us,\
+model_throughput_per_s,model_rejected_share,model_queue_wait_p99_us,model_latency_p99_us";
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

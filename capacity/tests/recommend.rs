@@ -27,6 +27,8 @@ fn run(p99_ms: f64, rejected: u64) -> Run {
         accepted_rate: RATE,
         mean_in_pool: Duration::from_millis(1),
         little_predicted: 1.0,
+        others_cpu: Some(0.05),
+        max_late: Duration::from_micros(100),
     }
 }
 

@@ -64,7 +64,7 @@ fn a_real_closure_gives_a_consistent_report() {
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some(CSV_HEADER));
     let columns = CSV_HEADER.split(',').count();
-    assert_eq!(columns, 23);
+    assert_eq!(columns, 25);
     let rows: Vec<&str> = lines.collect();
     assert_eq!(rows.len(), report.points().iter().map(|p| p.runs.len()).sum::<usize>());
     for row in rows {
