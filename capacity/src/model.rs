@@ -5,9 +5,9 @@
 //! model works from what the probe measured of one job run alone: its mean CPU time `cpu`, its
 //! mean service time `s` (CPU plus blocking) and the coefficient of variation `cs` of `s`.
 //!
-//! - **CPU cap.** `c` workers on `k` cores serve at most `min(c / s, k / cpu)` jobs per second:
-//!   when the workers' CPU demand exceeds the cores, their jobs stretch. The model gives each
-//!   worker the service rate `μ = min(1 / s, k / (c · cpu))`.
+//! - **CPU cap.** `c` workers on `k` cores serve at most `min(c / s, k / cpu)` jobs per second.
+//!   When the offered CPU demand `λ · cpu` reaches the `k` cores, the jobs stretch and each
+//!   worker gets the service rate `μ = min(1 / s, k / (c · cpu))`; below that, `μ = 1 / s`.
 //! - **Exponential service (M/M/c/c+q).** The birth–death chain of the number of jobs in the
 //!   pool gives, exactly, the share of arrivals refused (the chain's probability of being full,
 //!   seen by Poisson arrivals) and the distribution of an accepted job's queue wait: a job that
@@ -237,7 +237,15 @@ fn finite_wait_p99(c: usize, q: usize, load: f64, mu: f64) -> (f64, f64) {
 /// ```
 pub fn predict(service: &Service, load: Load, workers: usize, queue: usize, cores: usize) -> Prediction {
     let c = workers.max(1);
-    let capacity = service.capacity(c, cores.max(1));
+    let cores = cores.max(1);
+    // The CPU cap binds only when the offered CPU demand reaches the cores: then every worker's
+    // job stretches to c·cpu/k, so that the pool finishes at most k/cpu jobs per second.
+    let cpu_bound = match load {
+        Load::Open { rate, .. } => rate * service.cpu.as_secs_f64() >= cores as f64,
+        Load::Closed => true,
+    };
+    let capacity =
+        if cpu_bound { service.capacity(c, cores) } else { c as f64 / service.mean.as_secs_f64().max(1e-9) };
     let mu = capacity / c as f64;
     let stretch = (1.0 / mu) / service.mean.as_secs_f64().max(1e-9);
     let service_p99 = service.p99.as_secs_f64() * stretch.max(1.0);
@@ -245,7 +253,7 @@ pub fn predict(service: &Service, load: Load, workers: usize, queue: usize, core
     let (throughput, rejected_share, wait, utilisation) = match load {
         Load::Closed => (capacity, 0.0, drain, f64::INFINITY),
         Load::Open { rate, ca2 } => {
-            let utilisation = rate / capacity;
+            let utilisation = rate / service.capacity(c, cores);
             let (wait, blocked) = finite_wait_p99(c, queue, rate / mu, mu);
             let wait = if utilisation < 1.0 {
                 let spread = (ca2 + service.cv * service.cv) / 2.0;
