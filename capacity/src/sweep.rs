@@ -29,11 +29,11 @@ const HOPELESS_REJECTED: f64 = 0.05;
 const HOPELESS_P99: u32 = 2;
 /// An open-loop run that missed the target while the machine was busy (see [`Run::disturbed`])
 /// and that the model says should have met it is measured again, up to this many times, keeping
-/// the attempt the neighbours disturbed least; a sweep re-measures at most half as many runs as
-/// it planned.
+/// the attempt the neighbours disturbed least; a sweep re-measures at most a quarter as many
+/// runs as it planned.
 const RETRIES: u32 = 2;
-/// Before each run the sweep waits up to this long for the neighbours to quieten, and up to
-/// `QUIET_BUDGET` over the whole sweep.
+/// Before each run the sweep waits up to this long for the neighbours to quieten, and over the
+/// whole sweep up to a tenth of the time its runs are planned to take, at most `QUIET_BUDGET`.
 const QUIET_WAIT: Duration = Duration::from_secs(1);
 const QUIET_BUDGET: Duration = Duration::from_secs(10);
 
@@ -370,9 +370,11 @@ impl Sweep {
 
         let rule = Rule { arrival: self.arrival, target_p99: self.target_p99, repeats: self.repeats };
         let bar = self.progress_bar((configs.len() * self.repeats as usize) as u64);
-        let mut retry_budget = configs.len() as u32 * self.repeats / 2;
+        let mut retry_budget = configs.len() as u32 * self.repeats / 4;
         let mut retried = 0;
         let mut waited = Duration::ZERO;
+        let planned = self.duration * (configs.len() as u32).saturating_mul(self.repeats);
+        let quiet_budget = QUIET_BUDGET.min(planned / 10);
         for round in 0..self.repeats {
             for (i, &(w, q)) in configs.iter().enumerate() {
                 if round > 0 && self.hopeless(&runs[i][0]) {
@@ -381,7 +383,7 @@ impl Sweep {
                 }
                 bar.set_message(format!("round {}/{}: workers {w}, queue {q}", round + 1, self.repeats));
                 waited +=
-                    probe::wait_for_quiet(DISTURBED, QUIET_WAIT.min(QUIET_BUDGET.saturating_sub(waited)));
+                    probe::wait_for_quiet(DISTURBED, QUIET_WAIT.min(quiet_budget.saturating_sub(waited)));
                 let mut run = measure::run_point(&setup, w, q, round)?;
                 let model_meets = self.model_meets(&service, w, q, cpus);
                 for _ in 0..RETRIES {
