@@ -127,6 +127,11 @@ pub fn hosts(
 }
 
 impl Reach {
+    /// The model's choice for this machine, if it found one.
+    pub(crate) fn this_machine(&self) -> Option<&ModelChoice> {
+        self.this_machine.as_ref()
+    }
+
     pub(crate) fn plan(settings: &Settings, service: &Service, points: &[Point]) -> Reach {
         let Arrival::Open { rate, poisson } = settings.arrival else {
             return Reach { cores: settings.cores.map(|c| (c, None)), ..Reach::default() };

@@ -497,6 +497,21 @@ impl Report {
                 out,
                 "recommended: {describe} meets p99 ≤ {target} with 20% margin in every repeat at {load}"
             );
+        } else if !runs.is_empty() && disturbed * 2 > runs.len() {
+            // Most runs were disturbed: the misses say more about the neighbours than the pool.
+            let model = self.reach.this_machine().map_or_else(
+                || "the model finds no configuration either".to_owned(),
+                |c| format!("the model alone suggests workers={} queue={}", c.workers, c.queue),
+            );
+            let _ = writeln!(
+                out,
+                "recommended: nothing measured reliably: {disturbed} of {} runs were disturbed by other processes \
+                 (up to {:.0}% of the CPUs) and none of the {} configurations met p99 ≤ {target} in every repeat; \
+                 {model}; rerun on a quiet machine (closest measured: {describe})",
+                runs.len(),
+                others * 100.0,
+                self.points.len()
+            );
         } else {
             let _ = writeln!(
                 out,
