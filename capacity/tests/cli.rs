@@ -1,14 +1,15 @@
-//! The capacity tool's command line: bad values are errors that name the flag, the defaults
+//! The capacity planner's command line: bad values are errors that name the flag, the defaults
 //! parse to the documented sweep, and `--quick` makes the sweep coarser. Parsing only: no test
 //! here runs a sweep.
 
 #[allow(dead_code)]
-#[path = "../examples/capacity/args.rs"]
+#[path = "../src/args.rs"]
 mod args;
 
 use std::time::Duration;
 
-use args::{Args, Arrival, TimeDist};
+use args::{Args, Work};
+use boundpool_capacity::{Arrival, TimeDist};
 use clap::Parser;
 
 fn parse(flags: &[&str]) -> Result<Args, clap::Error> {
@@ -65,27 +66,53 @@ fn malformed_durations_are_refused() {
 fn closed_loop_and_a_rate_conflict() {
     assert_rejected(&["--closed", "--rate", "100"], "--rate");
     assert_rejected(&["--arrival", "bursty"], "--arrival");
+    assert_rejected(&["--closed", "--nodes", "20000"], "--nodes");
+    assert_rejected(&["--trace", "t.csv", "--cpu", "1ms"], "--trace");
     assert_rejected(&["--no-such-flag"], "--no-such-flag");
+}
+
+#[test]
+fn repeats_cores_and_nodes_are_checked() {
+    assert_rejected(&["--repeats", "0"], "--repeats");
+    assert_rejected(&["--repeats", "many"], "--repeats");
+    assert_rejected(&["--cores", "0"], "--cores");
+    assert_rejected(&["--nodes", "-3"], "--nodes");
+    let plan = parse(&["--repeats", "5", "--cores", "16", "--nodes", "20000"]).unwrap().plan(2);
+    assert_eq!((plan.repeats, plan.cores, plan.nodes), (5, Some(16), Some(20000.0)));
+}
+
+#[test]
+fn a_trace_replaces_the_synthetic_profile() {
+    let plan = parse(&["--trace", "jobs.csv"]).unwrap().plan(2);
+    assert_eq!(plan.work, Work::Trace("jobs.csv".into()));
+    let err = parse(&["--trace", "/no/such/trace.csv"]).unwrap().plan(2).sweep().unwrap_err();
+    assert!(err.to_string().contains("cannot read"), "{err}");
 }
 
 #[test]
 fn no_arguments_give_the_default_profile_and_sweep() {
     let plan = parse(&[]).expect("no arguments parse").plan(2);
-    assert_eq!(plan.cpu, TimeDist::Exp(Duration::from_micros(200)));
-    assert_eq!(plan.io, TimeDist::Exp(Duration::from_millis(1)));
+    assert_eq!(
+        plan.work,
+        Work::Synthetic {
+            cpu: TimeDist::Exp(Duration::from_micros(200)),
+            io: TimeDist::Exp(Duration::from_millis(1))
+        }
+    );
     assert_eq!(plan.arrival, Arrival::Open { rate: args::DEFAULT_RATE, poisson: true });
     assert_eq!(plan.workers, vec![1, 2, 4, 8, 16]);
     assert_eq!(plan.queues, vec![4, 16, 64, 256]);
-    assert_eq!(plan.duration, Duration::from_secs(3));
+    assert_eq!(plan.duration, Duration::from_millis(1500));
+    assert_eq!(plan.repeats, 3);
     assert_eq!(plan.target_p99, Duration::from_millis(20));
     assert_eq!(plan.out, std::path::PathBuf::from("target/capacity"));
 }
 
 #[test]
 fn default_workers_follow_the_cpu_count() {
-    assert_eq!(args::default_workers(1), vec![1, 2, 4, 8]);
-    assert_eq!(args::default_workers(4), vec![1, 2, 4, 8, 16, 32]);
-    assert_eq!(args::default_workers(64), vec![1, 2, 4, 8, 16, 32, 64]);
+    assert_eq!(boundpool_capacity::default_workers(1), vec![1, 2, 4, 8]);
+    assert_eq!(boundpool_capacity::default_workers(4), vec![1, 2, 4, 8, 16, 32]);
+    assert_eq!(boundpool_capacity::default_workers(64), vec![1, 2, 4, 8, 16, 32, 64]);
 }
 
 #[test]
@@ -95,10 +122,11 @@ fn quick_makes_the_sweep_coarser_and_shorter() {
     let points = |p: &args::Plan| p.workers.len() * p.queues.len();
     assert!(points(&quick) < points(&full), "{quick:?}");
     assert!(quick.duration < full.duration);
-    let full_time = full.duration * points(&full) as u32;
-    let quick_time = quick.duration * points(&quick) as u32;
-    assert!(quick_time <= Duration::from_secs(30), "quick sweep submits for {quick_time:?}");
-    assert!(full_time <= Duration::from_secs(180), "default sweep submits for {full_time:?}");
+    // At most: every point repeated (overloaded points are measured once, so runs are shorter).
+    let full_time = full.duration * (points(&full) as u32 * full.repeats);
+    let quick_time = quick.duration * (points(&quick) as u32 * quick.repeats);
+    assert!(quick_time <= Duration::from_secs(20), "quick sweep submits for {quick_time:?}");
+    assert!(full_time <= Duration::from_secs(120), "default sweep submits for {full_time:?}");
     // Explicit flags win over --quick's defaults.
     let pinned = parse(&["--quick", "--duration", "250ms", "--queue", "8"]).unwrap().plan(2);
     assert_eq!((pinned.duration, pinned.queues), (Duration::from_millis(250), vec![8]));
@@ -130,8 +158,13 @@ fn valid_values_parse_as_written() {
     ])
     .unwrap()
     .plan(2);
-    assert_eq!(plan.cpu, TimeDist::Fixed(Duration::from_micros(1500)));
-    assert_eq!(plan.io, TimeDist::Fixed(Duration::ZERO));
+    assert_eq!(
+        plan.work,
+        Work::Synthetic {
+            cpu: TimeDist::Fixed(Duration::from_micros(1500)),
+            io: TimeDist::Fixed(Duration::ZERO)
+        }
+    );
     assert_eq!(plan.arrival, Arrival::Open { rate: 250.5, poisson: false });
     assert_eq!(plan.workers, vec![2, 8]);
     assert_eq!(plan.queues, vec![1, 1000]);

@@ -1,30 +1,33 @@
-//! Command-line flags of the capacity tool and the sweep plan they describe.
+//! Command-line flags of the capacity planner and the sweep plan they describe.
 //!
-//! Only `clap` and `std` are used here, so `tests/capacity_cli.rs` can include this file as a
+//! Only `clap`, `std` and the library are used here, so `tests/cli.rs` can include this file as a
 //! module and check the argument errors without running a sweep.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+use boundpool_capacity::units::parse_duration;
+use boundpool_capacity::{default_workers, Arrival, Sweep, TimeDist, Trace, TraceError};
 use clap::Parser;
 
 /// The offered load of the default profile, in jobs per second.
 pub const DEFAULT_RATE: f64 = 3000.0;
 
-/// How long to run one sweep point by default, and under `--quick`.
-const DEFAULT_DURATION: Duration = Duration::from_secs(3);
-const QUICK_DURATION: Duration = Duration::from_secs(1);
+/// How long to run each repeat of one sweep point by default, and under `--quick`.
+const DEFAULT_DURATION: Duration = Duration::from_millis(1500);
+const QUICK_DURATION: Duration = Duration::from_millis(750);
+
+/// Repeats of each point by default, and under `--quick`.
+pub const DEFAULT_REPEATS: u32 = 3;
+const QUICK_REPEATS: u32 = 2;
 
 /// Queue capacities swept by default, and under `--quick`.
 const DEFAULT_QUEUES: [usize; 4] = [4, 16, 64, 256];
 const QUICK_QUEUES: [usize; 2] = [16, 256];
 
-/// How many workers the sweep may reach per CPU: jobs that block on I/O let a pool usefully run
-/// more workers than there are cores, but past a few per core the extra threads only add noise.
-const WORKERS_PER_CPU: usize = 8;
-
 /// Sizes a `boundpool::ThreadPool` for a workload: sweeps worker counts and queue capacities,
-/// measures each point on a real pool, and recommends the smallest one that meets a p99 target.
+/// measures each point several times on a real pool, models it, and recommends the smallest
+/// configuration that meets a p99 target in every repeat.
 ///
 /// The default profile is the example service: jobs of 200 µs CPU and 1 ms blocking I/O
 /// (both exponentially distributed) arriving at 3000 jobs/s (Poisson). Each job holds a worker
@@ -34,8 +37,8 @@ const WORKERS_PER_CPU: usize = 8;
 /// a long queueing tail, and 8 or 16 workers are comfortably over-provisioned, even on a 2-core
 /// machine.
 ///
-/// Output: a table, `capacity.csv` and `capacity.svg` in `--out`, a Little's-law check and a
-/// final line starting `recommended:`.
+/// Output: a table with the model beside each measurement, `capacity.csv` and `capacity.svg` in
+/// `--out`, a Little's-law check and a final line starting `recommended:`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "capacity", version)]
 pub struct Args {
@@ -48,6 +51,11 @@ pub struct Args {
     /// Blocking time per job (a sleep standing in for I/O), same syntax as `--cpu`.
     #[arg(long, value_name = "DIST", default_value = "exp:1ms", value_parser = parse_time_dist, allow_hyphen_values = true)]
     pub io: TimeDist,
+
+    /// Replay per-job CPU and blocking times from a CSV (`cpu_us,io_us` per line, in
+    /// microseconds; see docs/capacity.md) instead of `--cpu`/`--io`.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["cpu", "io"])]
+    pub trace: Option<PathBuf>,
 
     /// Open-loop arrival rate in jobs per second. Arrivals keep to their schedule whatever the
     /// pool does; a job that finds the queue full (`try_spawn`) is rejected and counted
@@ -66,8 +74,8 @@ pub struct Args {
     #[arg(long)]
     pub closed: bool,
 
-    /// How long to submit jobs at each sweep point, e.g. `3s`, `500ms` [default: 3s, 1s with
-    /// --quick].
+    /// How long to submit jobs in each repeat of a sweep point, e.g. `3s`, `500ms` [default:
+    /// 1.5s, 750ms with --quick].
     #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration, allow_hyphen_values = true)]
     pub duration: Option<Duration>,
 
@@ -79,6 +87,21 @@ pub struct Args {
     /// Queue capacities to sweep, comma-separated [default: 4,16,64,256; 16,256 with --quick].
     #[arg(long, value_name = "LIST", value_parser = parse_queue_list, allow_hyphen_values = true)]
     pub queue: Option<CountList>,
+
+    /// How many times each point is measured; a configuration is recommended only if every
+    /// repeat meets the target [default: 3, 2 with --quick].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repeats: Option<u32>,
+
+    /// Also predict, from the model, the recommendation for a host with N cores.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=4096))]
+    pub cores: Option<u64>,
+
+    /// Also say how many hosts (of --cores cores, or this machine's) serve this total rate in
+    /// jobs/s with p99 under target while one host is lost, and each host's workers and queue.
+    #[arg(long, value_name = "TOTAL_JOBS_PER_S", value_parser = parse_rate, allow_negative_numbers = true)]
+    #[arg(conflicts_with = "closed")]
+    pub nodes: Option<f64>,
 
     /// The end-to-end p99 latency (arrival to job end) a configuration must meet.
     #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = parse_positive_duration, allow_hyphen_values = true)]
@@ -92,56 +115,28 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seed: u64,
 
-    /// A coarse sweep that finishes within a minute on a 2-core machine (used by CI).
+    /// A coarse sweep that finishes in about 15 s on a 2-core machine (used by CI).
     #[arg(long)]
     pub quick: bool,
 }
 
-/// A time per job: either always the same or exponentially distributed around a mean.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimeDist {
-    /// Every job takes exactly this long.
-    Fixed(Duration),
-    /// Each job's time is drawn from an exponential distribution with this mean.
-    Exp(Duration),
-}
-
-impl TimeDist {
-    /// The mean time per job.
-    pub fn mean(self) -> Duration {
-        match self {
-            TimeDist::Fixed(d) | TimeDist::Exp(d) => d,
-        }
-    }
-}
-
-impl std::fmt::Display for TimeDist {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TimeDist::Fixed(d) => write!(f, "fixed {d:?}"),
-            TimeDist::Exp(d) => write!(f, "exp(mean {d:?})"),
-        }
-    }
+/// What each job does, as the flags say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Work {
+    /// `--cpu` and `--io`.
+    Synthetic { cpu: TimeDist, io: TimeDist },
+    /// `--trace FILE`.
+    Trace(PathBuf),
 }
 
 /// A non-empty list of positive counts, sorted and without duplicates.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CountList(pub Vec<usize>);
 
-/// How jobs arrive at the pool.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Arrival {
-    /// Open loop at `rate` jobs/s; `poisson` draws exponential gaps, otherwise they are even.
-    Open { rate: f64, poisson: bool },
-    /// One submitter, as fast as the pool accepts.
-    Closed,
-}
-
 /// Everything one run does, with the defaults filled in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
-    pub cpu: TimeDist,
-    pub io: TimeDist,
+    pub work: Work,
     pub arrival: Arrival,
     pub duration: Duration,
     pub workers: Vec<usize>,
@@ -149,6 +144,9 @@ pub struct Plan {
     pub target_p99: Duration,
     pub out: PathBuf,
     pub seed: u64,
+    pub repeats: u32,
+    pub cores: Option<usize>,
+    pub nodes: Option<f64>,
 }
 
 impl Args {
@@ -161,9 +159,12 @@ impl Args {
         };
         let default_duration = if self.quick { QUICK_DURATION } else { DEFAULT_DURATION };
         let default_queues: &[usize] = if self.quick { &QUICK_QUEUES } else { &DEFAULT_QUEUES };
+        let work = match &self.trace {
+            Some(path) => Work::Trace(path.clone()),
+            None => Work::Synthetic { cpu: self.cpu, io: self.io },
+        };
         Plan {
-            cpu: self.cpu,
-            io: self.io,
+            work,
             arrival,
             duration: self.duration.unwrap_or(default_duration),
             workers: self.workers.clone().map_or_else(|| default_workers(cpus), |l| l.0),
@@ -171,41 +172,41 @@ impl Args {
             target_p99: self.target_p99,
             out: self.out.clone(),
             seed: self.seed,
+            repeats: self.repeats.unwrap_or(if self.quick { QUICK_REPEATS } else { DEFAULT_REPEATS }),
+            cores: self.cores.map(|c| c as usize),
+            nodes: self.nodes,
         }
     }
 }
 
-/// Powers of two from 1 up to `WORKERS_PER_CPU` × `cpus`, at most 64.
-pub fn default_workers(cpus: usize) -> Vec<usize> {
-    let cap = (cpus.max(1) * WORKERS_PER_CPU).min(64);
-    std::iter::successors(Some(1usize), |n| Some(n * 2)).take_while(|&n| n <= cap).collect()
-}
-
-/// Parses `250us`, `1.5ms`, `2s`, `100ns` or `0`.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
+impl Plan {
+    /// The library's sweep for this plan; reads the trace file if there is one.
+    ///
+    /// # Errors
+    ///
+    /// The trace's error, naming the line that is wrong.
+    pub fn sweep(&self) -> Result<Sweep, TraceError> {
+        let sweep = match &self.work {
+            Work::Synthetic { cpu, io } => Sweep::synthetic(*cpu, *io),
+            Work::Trace(path) => Sweep::trace(Trace::from_file(path)?),
+        };
+        let mut sweep = sweep
+            .arrival(self.arrival)
+            .workers(self.workers.iter().copied())
+            .queue_capacities(self.queues.iter().copied())
+            .target_p99(self.target_p99)
+            .duration(self.duration)
+            .repeats(self.repeats)
+            .seed(self.seed)
+            .progress(true);
+        if let Some(cores) = self.cores {
+            sweep = sweep.cores(cores);
+        }
+        if let Some(total) = self.nodes {
+            sweep = sweep.nodes(total);
+        }
+        Ok(sweep)
     }
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    if number.is_empty() {
-        return Err(format!("`{s}` is not a duration such as 200us or 1.5ms"));
-    }
-    let scale = match unit.trim() {
-        "ns" => 1e-9,
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "" => return Err(format!("`{s}` needs a unit: ns, us, ms or s (e.g. 200us)")),
-        other => return Err(format!("unknown unit `{other}`: use ns, us, ms or s (e.g. 200us)")),
-    };
-    let value: f64 = number.parse().map_err(|_| format!("`{s}` is not a duration such as 200us or 1.5ms"))?;
-    let secs = value * scale;
-    if !secs.is_finite() || secs > 3600.0 {
-        return Err(format!("`{s}` is too long: at most one hour"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Parses a duration that must be greater than zero.
@@ -218,14 +219,7 @@ pub fn parse_positive_duration(s: &str) -> Result<Duration, String> {
 
 /// Parses `[fixed:|exp:]DURATION`.
 pub fn parse_time_dist(s: &str) -> Result<TimeDist, String> {
-    let s = s.trim();
-    if let Some(rest) = s.strip_prefix("exp:") {
-        Ok(TimeDist::Exp(parse_duration(rest)?))
-    } else if let Some(rest) = s.strip_prefix("fixed:") {
-        Ok(TimeDist::Fixed(parse_duration(rest)?))
-    } else {
-        parse_duration(s).map(TimeDist::Fixed).map_err(|e| format!("{e}; the form is [fixed:|exp:]DURATION"))
-    }
+    s.parse()
 }
 
 /// Parses a positive, finite rate in jobs per second.
