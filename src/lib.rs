@@ -150,8 +150,12 @@ pub use pool::{
 };
 
 pub use recycle::{
-    BufferPool, BufferPoolBuilder, BufferStats, ObjectPool, ObjectPoolBuilder, Pooled, PooledBuffer,
+    BufferPool, BufferPoolBuilder, BufferStats, ObjectPool, ObjectPoolBuilder, ObjectStats, Pooled,
+    PooledBuffer, DEFAULT_CREATE_RETRY,
 };
+
+#[doc(hidden)]
+pub use recycle::maintenance_threads;
 
 /// Internals exposed to the loom models only (built with `--cfg loom`); not part of the API.
 #[cfg(loom)]
