@@ -23,6 +23,7 @@ fn wait_for(what: &str, cond: impl Fn() -> bool) {
 struct Census {
     made: AtomicUsize,
     alive: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 struct Obj {
@@ -40,7 +41,8 @@ impl Drop for Obj {
 fn maker(census: &Arc<Census>) -> impl Fn() -> Result<Obj, String> + Send + Sync + 'static {
     let census = Arc::clone(census);
     move || {
-        census.alive.fetch_add(1, Ordering::SeqCst);
+        let alive = census.alive.fetch_add(1, Ordering::SeqCst) + 1;
+        census.peak.fetch_max(alive, Ordering::SeqCst);
         let id = census.made.fetch_add(1, Ordering::SeqCst);
         Ok(Obj { id, born: Instant::now(), census: Arc::clone(&census) })
     }
@@ -145,6 +147,7 @@ fn expiry_racing_checkouts_never_hands_out_an_expired_object_nor_loses_a_slot() 
     }
     let stats = pool.stats();
     assert!(stats.live <= 3);
+    assert!(census.peak.load(Ordering::SeqCst) <= 3, "more than max_live objects at once");
     assert_eq!(census.alive.load(Ordering::SeqCst), stats.live, "every live slot is one object");
     assert_eq!(stats.created - stats.dropped_expired - stats.dropped_broken, stats.live as u64);
     wait_for("all expired", || pool.live() == 0);

@@ -34,6 +34,7 @@ pub(crate) use self::model::{register, running_threads, Registration};
 use std::time::Instant;
 
 /// Periodic work for the maintenance thread.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) trait Task: Send + Sync {
     /// Does what is due at `now`; returns when it next wants to run.
     fn run(&self, now: Instant) -> Instant;

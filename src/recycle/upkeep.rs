@@ -4,8 +4,10 @@
 //! Expiry here only frees memory and connections early: a `get` never hands out an expired
 //! object whatever this thread does (it checks the clock itself), so a sweep that races a
 //! checkout can only find fewer idle objects, never hand out or drop a checked-out one. Both
-//! work under the pool's lock on the idle list, and an object is in the list or in a caller's
-//! hands, never both.
+//! take objects off the idle list under the pool's lock, and an object is in the list or in
+//! one thread's hands, never both. The sweep keeps the live slots of what it took until each
+//! object is dropped, then frees them one by one (to a caller in line, if one came meanwhile):
+//! never more than `max_live` objects exist, even for a moment.
 //!
 //! Refills take a live slot each, under the lock, only while nobody waits (a waiter would be
 //! owed that slot) and `max_live` allows, then create with the lock released and put the object
@@ -22,7 +24,9 @@ const REFILL_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// How often a pool with `min_idle` is looked at when nothing else is due.
 const REFILL_PERIOD: Duration = Duration::from_millis(100);
 /// Bounds on how often expiry is swept: a quarter of the shortest limit, within these.
+#[cfg_attr(loom, allow(dead_code))]
 const SWEEP_MIN: Duration = Duration::from_millis(5);
+#[cfg_attr(loom, allow(dead_code))]
 const SWEEP_MAX: Duration = Duration::from_millis(500);
 
 impl<T: Send + 'static, E: 'static> Task for Inner<T, E> {
@@ -47,6 +51,7 @@ impl<T, E> Inner<T, E> {
     }
 
     /// How long the maintenance thread may wait before the next sweep.
+    #[cfg_attr(loom, allow(dead_code))]
     fn sweep_period(&self) -> Duration {
         let shortest = match (self.config.max_lifetime, self.config.idle_timeout) {
             (Some(a), Some(b)) => a.min(b),
@@ -73,13 +78,18 @@ impl<T, E> Inner<T, E> {
                 }
             }
             state.idle = kept;
-            // Nobody waits while objects are idle, so the slots are simply given up.
-            state.live -= expired.len();
             expired
         };
-        let n = expired.len() as u64;
-        drop(expired);
-        self.counters.dropped_expired.add(n);
+        // Each dropped outside the lock and before its slot is freed, so that at no moment
+        // more than max_live objects exist (the slot may go to a caller who came meanwhile);
+        // the guard frees it even if the object's Drop panics.
+        let n = expired.len();
+        for obj in expired {
+            let slot = SlotGuard { inner: self, armed: true };
+            drop(obj);
+            drop(slot);
+        }
+        self.counters.dropped_expired.add(n as u64);
     }
 
     /// Creates objects while fewer than `min_idle` are idle; returns when to look again.
