@@ -54,7 +54,10 @@ fn idle_timeout_drops_idle_objects_in_the_background() {
     let pool = ObjectPool::builder(maker(&census)).idle_timeout(Duration::from_millis(20)).build().unwrap();
     let (a, b) = (pool.get().unwrap(), pool.get().unwrap());
     drop((a, b));
-    wait_for("both idle objects expired", || pool.idle() == 0);
+    wait_for("both idle objects expired", || {
+        let stats = pool.stats();
+        stats.live == 0 && stats.dropped_expired == 2
+    });
     let stats = pool.stats();
     assert_eq!((stats.live, stats.dropped_expired), (0, 2));
     assert_eq!(census.alive.load(Ordering::SeqCst), 0);

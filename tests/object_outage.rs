@@ -151,3 +151,63 @@ fn a_backing_off_get_takes_an_object_returned_meanwhile() {
     assert_eq!(getter.join().unwrap().unwrap(), 0);
     assert_eq!(pool.live(), 1);
 }
+
+#[test]
+fn while_create_fails_one_caller_probes_and_the_others_wait_for_its_outcome() {
+    let server = Arc::new(Server::default());
+    server.down.store(true, Ordering::SeqCst);
+    let pool = ObjectPool::builder(server.connect()).max_live(8).build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..16 {
+        let (pool, tx) = (pool.clone(), tx.clone());
+        thread::spawn(move || tx.send(pool.get_timeout(Duration::from_millis(400)).map(drop)).unwrap());
+    }
+    for _ in 0..16 {
+        let result = rx.recv_timeout(WAIT).expect("every caller returns by its deadline");
+        assert!(matches!(result, Err(GetError::Create(_) | GetError::Timeout)), "{result:?}");
+    }
+    // At most one attempt per slot as the outage begins, one probe per backoff step (about
+    // eight in 400 ms), and one last attempt per slot holder at its deadline. Eight slots each
+    // retrying on their own would make about 70.
+    let attempts = server.attempts();
+    assert!(attempts <= 8 + 9 + 8, "{attempts} attempts");
+    assert_eq!(pool.live(), 0);
+}
+
+#[test]
+fn when_create_recovers_every_waiting_slot_holder_creates_at_once() {
+    let server = Arc::new(Server::default());
+    server.down.store(true, Ordering::SeqCst);
+    let pool = ObjectPool::builder(server.connect()).max_live(4).build().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let holders: Vec<_> = (0..4)
+        .map(|_| {
+            let (pool, tx) = (pool.clone(), tx.clone());
+            thread::spawn(move || {
+                let got = pool.get_timeout(WAIT);
+                let ok = got.is_ok();
+                tx.send(ok).unwrap();
+                // Hold it until every caller has one, so each needs its own.
+                thread::sleep(Duration::from_millis(50));
+                drop(got);
+            })
+        })
+        .collect();
+    let deadline = Instant::now() + WAIT;
+    while server.attempts() < 8 {
+        assert!(Instant::now() < deadline, "no retries");
+        thread::yield_now();
+    }
+    let failed = server.attempts();
+    server.down.store(false, Ordering::SeqCst);
+    for _ in 0..4 {
+        assert!(rx.recv_timeout(WAIT).unwrap(), "every caller gets a connection");
+    }
+    for h in holders {
+        h.join().unwrap();
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.created, 4);
+    // Attempts still under way when the flag flipped may fail; no more than one per slot.
+    assert!(server.attempts() <= failed + 4 + 4, "{} attempts", server.attempts());
+}

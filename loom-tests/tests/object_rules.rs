@@ -178,3 +178,23 @@ fn expiry_racing_checkout() {
         assert!(pool.live() <= 2);
     });
 }
+
+/// Two slot holders while `create` fails twice: one probes on its backoff while the other
+/// waits for the outcome; the probe's success (or its end) wakes the waiter, which creates.
+/// loom reports a deadlock if the waiter can sleep through the prober's outcome.
+#[test]
+fn a_waiting_slot_holder_is_woken_by_the_probes_outcome() {
+    model("a_waiting_slot_holder_is_woken_by_the_probes_outcome", || {
+        let census = Arc::new(Census::default());
+        let pool = ObjectPool::builder(create(&census, 2, |call| call < 2)).max_live(2).build().unwrap();
+        let other = {
+            let pool = pool.clone();
+            thread::spawn(move || pool.get().map(drop).is_ok())
+        };
+        assert!(pool.get().map(drop).is_ok());
+        assert!(other.join().unwrap());
+        let stats = pool.stats();
+        assert_eq!(stats.create_errors, 2);
+        assert_eq!(pool.live(), census.alive.load(Ordering::SeqCst));
+    });
+}

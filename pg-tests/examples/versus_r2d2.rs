@@ -32,6 +32,9 @@ struct Outage {
     get_errors: u64,
     query_errors: u64,
     attempts: u64,
+    /// When the last slot's reconnect began, after the server was back.
+    began: Option<Duration>,
+    /// When every slot was connected again, after the server was back.
     recovery: Option<Duration>,
 }
 
@@ -76,16 +79,22 @@ fn main() {
         bp_rate / r2_rate,
         bp_p99 as f64 / r2_p99.max(1) as f64
     );
-    println!("2 s outage ({} each): caller get errors / query errors / connect attempts during the outage / back to full after start", outages);
+    println!("2 s outage ({outages} each), after the server is back: when the last slot's reconnect began, when all were connected");
+    println!(
+        "{:<10} {:>10} {:>12} {:>9} {:>12} {:>12}",
+        "pool", "get errors", "query errors", "attempts", "began", "all back"
+    );
     for (name, totals) in [("boundpool", &bp_totals), ("r2d2", &r2_totals)] {
         for o in &totals.outages {
+            let ms = |d: Option<Duration>| d.map_or("never".to_owned(), |d| format!("{} ms", d.as_millis()));
             println!(
-                "{:<10} {:>6} {:>6} {:>6} {:>10}",
+                "{:<10} {:>10} {:>12} {:>9} {:>12} {:>12}",
                 name,
                 o.get_errors,
                 o.query_errors,
                 o.attempts,
-                o.recovery.map_or("never".to_owned(), |d| format!("{} ms", d.as_millis()))
+                ms(o.began),
+                ms(o.recovery)
             );
         }
     }
@@ -100,10 +109,11 @@ fn throughput<P: Checkout>(pool: &P, len: Duration, totals: &mut Totals) {
 
 fn outage<P: Checkout>(pool: &P, server: &Server, connects: &Connects, live: impl Fn() -> usize) -> Outage {
     let mut attempts = 0;
-    let mut recovery = None;
+    let (mut began, mut recovery) = (None, None);
     let report: LoadReport = run_load(pool, THREADS, || {
         thread::sleep(Duration::from_millis(300));
-        let (before, made_before_stop) = connects.read();
+        let (before, _) = connects.read();
+        let stopped = Instant::now();
         server.stop();
         thread::sleep(Duration::from_secs(2));
         server.start();
@@ -111,12 +121,13 @@ fn outage<P: Checkout>(pool: &P, server: &Server, connects: &Connects, live: imp
         attempts = after - before;
         let up = Instant::now();
         recovery = time_until(Duration::from_secs(10), || {
-            connects.read().1 >= made_before_stop + MAX_LIVE as u64 && live() == MAX_LIVE
+            connects.successes_began_since(stopped) >= MAX_LIVE && live() == MAX_LIVE
         })
         .map(|_| up.elapsed());
+        began = connects.nth_success_began(stopped, MAX_LIVE, up);
         thread::sleep(Duration::from_millis(300));
     });
-    Outage { get_errors: report.get_errors, query_errors: report.query_errors, attempts, recovery }
+    Outage { get_errors: report.get_errors, query_errors: report.query_errors, attempts, began, recovery }
 }
 
 fn median(v: &mut [f64]) -> f64 {

@@ -10,7 +10,7 @@ use boundpool::{ObjectPool, Pooled};
 use postgres::{Client, NoTls};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -79,14 +79,35 @@ impl Server {
 pub struct Connects {
     pub attempts: AtomicU64,
     pub successes: AtomicU64,
+    /// When each successful attempt began.
+    began_ok: Mutex<Vec<Instant>>,
 }
 
 impl Connects {
-    fn record(&self, ok: bool) {
+    /// Connects with `connect`, counting the attempt.
+    fn count<T, E>(&self, connect: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+        let began = Instant::now();
+        let made = connect();
         self.attempts.fetch_add(1, Ordering::SeqCst);
-        if ok {
+        if made.is_ok() {
+            self.began_ok.lock().unwrap_or_else(|e| e.into_inner()).push(began);
             self.successes.fetch_add(1, Ordering::SeqCst);
         }
+        made
+    }
+
+    /// How many successful attempts began at `since` or later.
+    pub fn successes_began_since(&self, since: Instant) -> usize {
+        self.began_ok.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|t| **t >= since).count()
+    }
+
+    /// When the `n`-th successful attempt (counting from 1) after `since` began, relative to
+    /// `from`: how soon after `from` the pool started making its `n`-th new connection.
+    pub fn nth_success_began(&self, since: Instant, n: usize, from: Instant) -> Option<Duration> {
+        let began = self.began_ok.lock().unwrap_or_else(|e| e.into_inner());
+        let mut after: Vec<Instant> = began.iter().copied().filter(|t| *t >= since).collect();
+        after.sort();
+        after.get(n.checked_sub(1)?).map(|t| t.saturating_duration_since(from))
     }
 
     /// (attempts, successes) now.
@@ -101,11 +122,7 @@ pub fn pg_create(
     connects: &Arc<Connects>,
 ) -> impl Fn() -> Result<Client, postgres::Error> + Send + Sync {
     let (conn, connects) = (conn_string(app), Arc::clone(connects));
-    move || {
-        let made = Client::connect(&conn, NoTls);
-        connects.record(made.is_ok());
-        made
-    }
+    move || connects.count(|| Client::connect(&conn, NoTls))
 }
 
 /// The boundpool pool the benchmark uses: `max_live` clients, closed ones dropped on return.
@@ -134,9 +151,7 @@ impl r2d2::ManageConnection for CountingManager {
     type Error = postgres::Error;
 
     fn connect(&self) -> Result<Client, postgres::Error> {
-        let made = self.inner.connect();
-        self.connects.record(made.is_ok());
-        made
+        self.connects.count(|| self.inner.connect())
     }
 
     fn is_valid(&self, conn: &mut Client) -> Result<(), postgres::Error> {

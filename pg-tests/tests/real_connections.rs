@@ -48,35 +48,39 @@ fn sixteen_threads_through_a_restart_and_a_two_second_outage() {
     let mut outage_attempts = 0;
     let mut outage_window = Duration::ZERO;
     let mut recovery = None;
+    let mut reconnects_began = None;
     let report = run_load(&pool, THREADS, || {
         thread::sleep(Duration::from_millis(500));
         server.restart();
         thread::sleep(Duration::from_millis(700));
 
-        let (before, made_before_stop) = connects.read();
+        let (before, _) = connects.read();
         let stopped = Instant::now();
         server.stop();
         thread::sleep(Duration::from_secs(2));
         server.start();
+        let up = Instant::now();
         let (after, _) = connects.read();
         outage_window = stopped.elapsed();
         outage_attempts = after - before;
         // Back to full strength: every slot connected again after the server came back.
         recovery = time_until(Duration::from_secs(10), || {
-            connects.read().1 >= made_before_stop + MAX_LIVE as u64 && pool.live() == MAX_LIVE
+            connects.successes_began_since(stopped) >= MAX_LIVE && pool.live() == MAX_LIVE
         });
+        reconnects_began = connects.nth_success_began(stopped, MAX_LIVE, up);
         thread::sleep(Duration::from_millis(500));
     });
     let stats = pool.stats();
     println!(
         "queries {} get errors {} query errors {} failed {} | outage: {} connect attempts in {:?}, \
-         back to full {:?} after start | {:?}",
+         every reconnect begun {:?} and back to full {:?} after start | {:?}",
         report.queries,
         report.get_errors,
         report.query_errors,
         report.failed_ops,
         outage_attempts,
         outage_window,
+        reconnects_began,
         recovery,
         stats
     );
@@ -91,8 +95,13 @@ fn sixteen_threads_through_a_restart_and_a_two_second_outage() {
         outage_attempts <= bound,
         "{outage_attempts} connect attempts during the outage, more than twice one per free slot per backoff step ({bound})"
     );
+    // The pool's part of recovery: it starts a connect for every slot within 1 s of the server
+    // coming back. How long those connects take is the server's part (a backend started on a
+    // loaded two-core machine can take a second), so completion gets a looser bound.
+    let began = reconnects_began.expect("a reconnect for every slot");
+    assert!(began <= Duration::from_secs(1), "the last slot's reconnect began {began:?} after the server");
     let recovery = recovery.expect("the pool got back to full strength");
-    assert!(recovery <= Duration::from_secs(1), "back to full strength {recovery:?} after the server");
+    assert!(recovery <= Duration::from_secs(5), "back to full strength {recovery:?} after the server");
     assert!(stats.dropped_broken >= MAX_LIVE as u64, "the closed connections were dropped: {stats:?}");
 }
 
@@ -154,7 +163,10 @@ fn max_lifetime_and_idle_timeout_show_in_stats_and_on_the_server() {
     let held: Vec<_> = (0..4).map(|_| idle.get().expect("a connection")).collect();
     drop(held);
     assert_eq!(server_side("bp-idle"), 4);
-    let closed = time_until(Duration::from_secs(5), || idle.idle() == 0);
+    let closed = time_until(Duration::from_secs(5), || {
+        let stats = idle.stats();
+        stats.live == 0 && stats.dropped_expired == 4
+    });
     assert!(closed.is_some(), "idle connections dropped by the maintenance thread");
     let stats = idle.stats();
     assert_eq!((stats.dropped_expired, stats.live), (4, 0), "{stats:?}");

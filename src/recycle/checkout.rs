@@ -2,22 +2,12 @@
 //! with retries while `create` fails. Also the two ways a slot goes back: with an object (to a
 //! waiter or the idle list) or empty.
 //!
-//! # Creation in an outage
-//!
-//! A caller granted a live slot calls `create`. If that fails and the caller may wait, it keeps
-//! the slot, sleeps a backoff step (5 ms, doubling, at most 250 ms, never past its deadline) and
-//! tries again; only the last error reaches it, at its deadline. Holding the slot while it backs
-//! off is what bounds the attempts: at most one creation per free slot is in flight, so however
-//! many callers wait, an outage costs at most `max_live` attempts per backoff step. Callers
-//! behind it wait in line for a grant as usual, and are served as soon as a creation succeeds
-//! or gives up its slot at its deadline. After each pause the caller first looks for an idle
-//! object (one returned meanwhile) and takes it instead, giving up its slot: nobody waits while
-//! an object is idle, so nobody is jumped.
+//! Creation itself, with its retries while `create` fails, is in `probe.rs`.
 
-use super::object::{Inner, Wait, DEFAULT_CREATE_RETRY};
+use super::object::{Inner, Wait};
+use super::probe::Made;
 use super::waiters::{Grant, Idle};
 use crate::error::GetError;
-use crate::sync::pause;
 use std::time::{Duration, Instant};
 
 /// First pause after a failed creation.
@@ -41,7 +31,6 @@ impl<T, E> Inner<T, E> {
         called: Instant,
     ) -> Result<(T, Instant), GetError<E>> {
         let mut slot = SlotGuard { inner: self, armed: true };
-        let mut backoff = BACKOFF_FIRST;
         loop {
             match grant {
                 Grant::Object(idle) => {
@@ -62,33 +51,16 @@ impl<T, E> Inner<T, E> {
                         None => Grant::Slot,
                     };
                 }
-                Grant::Slot => match self.create_stamped() {
-                    Ok(made) => {
+                Grant::Slot => match self.create_for(wait, called) {
+                    Ok(Made::Fresh(obj, born)) => {
                         slot.armed = false;
-                        self.counters.created.add(1);
                         self.counters.checkouts.add(1);
-                        return Ok(made);
+                        return Ok((obj, born));
                     }
-                    Err(error) => {
-                        self.counters.create_errors.add(1);
-                        let deadline = match wait {
-                            // `slot` gives the live slot back as it drops.
-                            Wait::No => return Err(GetError::Create(error)),
-                            Wait::Until(deadline) => deadline,
-                            Wait::Forever => called.checked_add(DEFAULT_CREATE_RETRY).unwrap_or(called),
-                        };
-                        let now = Instant::now();
-                        let Some(left) = deadline.checked_duration_since(now).filter(|d| !d.is_zero()) else {
-                            return Err(GetError::Create(error));
-                        };
-                        pause(backoff.min(left));
-                        backoff = (backoff * 2).min(BACKOFF_MAX);
-                        if let Some(idle) = self.state.lock().trade_slot_for_idle() {
-                            grant = Grant::Object(idle);
-                        } else if Instant::now() >= deadline {
-                            return Err(GetError::Create(error));
-                        }
-                    }
+                    // The slot was given up for an idle object, which holds its own.
+                    Ok(Made::Idle(idle)) => grant = Grant::Object(idle),
+                    // `slot` gives the live slot back as it drops.
+                    Err(error) => return Err(GetError::Create(error)),
                 },
             }
         }

@@ -7,8 +7,9 @@
 //! - `object_builder.rs`: its settings.
 //! - `waiters.rs`: its state under the lock: idle objects, the FIFO queue of blocked `get`
 //!   calls and the hand-off to them.
-//! - `checkout.rs`: expiry, validation, creation retried with backoff, and the return to the
-//!   idle list or a waiter.
+//! - `checkout.rs`: expiry and validation at checkout, and the return to the idle list or a
+//!   waiter.
+//! - `probe.rs`: creation while `create` fails: retries with backoff, one probe at a time.
 //! - `pooled.rs`: a checked-out object and its checks on return.
 //! - `object_stats.rs`: its counters.
 //! - `upkeep.rs`: what the maintenance thread does for an object pool.
@@ -23,6 +24,7 @@ mod object_builder;
 mod object_stats;
 mod pooled;
 mod pooled_buffer;
+mod probe;
 mod upkeep;
 mod waiters;
 

@@ -10,7 +10,7 @@ use super::object_stats::{Counters, ObjectStats};
 use super::pooled::Pooled;
 use super::waiters::State;
 use crate::error::GetError;
-use crate::sync::{wait_until, Arc, Mutex};
+use crate::sync::{wait_until, Arc, Condvar, Mutex};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -45,9 +45,11 @@ pub const DEFAULT_CREATE_RETRY: Duration = Duration::from_secs(30);
 /// [`GetError::Create`] with the last error. Its deadline is its own timeout (`get_timeout`),
 /// else the pool's [`wait_timeout`](crate::ObjectPoolBuilder::wait_timeout), else
 /// [`DEFAULT_CREATE_RETRY`] after the call. Because each attempt holds a live slot, at most one
-/// creation per free slot is in flight: an outage costs at most `max_live` connect attempts
-/// per backoff step, not one per caller. An object that comes back while a creation backs off
-/// is taken instead. [`try_get`](Self::try_get) tries once.
+/// creation per free slot is in flight; and while `create` keeps failing, one caller at a time
+/// retries on its backoff while the other slot holders wait for its outcome, so an outage costs
+/// about one attempt per backoff step, however many callers wait. The first success wakes them
+/// all to create at once. An object that comes back meanwhile is taken instead.
+/// [`try_get`](Self::try_get) tries once.
 ///
 /// # Checks, expiry and the maintenance thread
 ///
@@ -123,6 +125,8 @@ impl Config {
 
 pub(crate) struct Inner<T, E> {
     pub(crate) state: Mutex<State<T>>,
+    /// Notified when a probe of a failing `create` ends or a creation succeeds.
+    pub(crate) probe_done: Condvar,
     pub(crate) create: CreateFn<T, E>,
     pub(crate) reset: Option<ResetFn<T>>,
     pub(crate) validate: Option<CheckFn<T>>,

@@ -5,7 +5,7 @@ use super::object::{CheckFn, Config, CreateFn, Inner, ObjectPool, ResetFn};
 use super::object_stats::Counters;
 use super::waiters::State;
 use crate::error::BuildError;
-use crate::sync::{Arc, Mutex, Weak};
+use crate::sync::{Arc, Condvar, Mutex, Weak};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -326,6 +326,7 @@ impl<T, E> ObjectPoolBuilder<T, E> {
             let registration = config.needs_maintenance().then(|| maintenance::register(me.clone()));
             Inner {
                 state: Mutex::new(State::new(max_idle)),
+                probe_done: Condvar::new(),
                 create,
                 reset,
                 validate,

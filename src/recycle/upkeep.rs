@@ -106,15 +106,13 @@ impl<T, E> Inner<T, E> {
                 state.live += 1;
             }
             let mut slot = SlotGuard { inner: self, armed: true };
-            match self.create_stamped() {
+            match self.attempt() {
                 Ok((obj, born)) => {
                     slot.armed = false;
-                    self.counters.created.add(1);
                     *self.upkeep_backoff.lock() = BACKOFF_FIRST;
                     self.put_back(obj, born);
                 }
                 Err(_) => {
-                    self.counters.create_errors.add(1);
                     drop(slot);
                     let mut backoff = self.upkeep_backoff.lock();
                     let pause = *backoff;

@@ -51,6 +51,10 @@ pub(crate) struct State<T> {
     queue: VecDeque<Waiter>,
     granted: Vec<(u64, Grant<T>)>,
     next_ticket: u64,
+    /// The last creation attempt failed (see `probe.rs`).
+    pub(crate) failing: bool,
+    /// A slot holder is retrying a failing `create` while others wait for its outcome.
+    pub(crate) probing: bool,
 }
 
 impl<T> State<T> {
@@ -61,6 +65,8 @@ impl<T> State<T> {
             queue: VecDeque::new(),
             granted: Vec::new(),
             next_ticket: 0,
+            failing: false,
+            probing: false,
         }
     }
 
