@@ -22,6 +22,19 @@ pub(crate) type ResetFn<T> = Box<dyn Fn(&mut T) + Send + Sync>;
 /// [`wait_timeout`](crate::ObjectPoolBuilder::wait_timeout)) keeps retrying a `create` that
 /// fails, counted from the call: 30 seconds, as r2d2 and bb8 wait by default. After it, the
 /// last error is returned.
+///
+/// ```
+/// use boundpool::{GetError, ObjectPool, DEFAULT_CREATE_RETRY};
+/// use std::time::Duration;
+///
+/// assert_eq!(DEFAULT_CREATE_RETRY, Duration::from_secs(30));
+/// // A wrong password would be retried for 30 s; a pool's wait_timeout shortens that.
+/// let pool = ObjectPool::builder(|| Err::<u8, _>("password authentication failed"))
+///     .wait_timeout(Duration::from_millis(20))
+///     .build()?;
+/// assert!(matches!(pool.get(), Err(GetError::Create("password authentication failed"))));
+/// # Ok::<(), boundpool::BuildError>(())
+/// ```
 pub const DEFAULT_CREATE_RETRY: Duration = Duration::from_secs(30);
 
 /// A bounded pool of reusable objects: connections, parsers, encoders, anything costly to make.
