@@ -164,3 +164,8 @@ fn the_largest_worker_count_builds_and_shuts_down() {
     });
     assert_no_threads_named(prefix);
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

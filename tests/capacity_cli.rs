@@ -2,6 +2,8 @@
 //! parse to the documented sweep, and `--quick` makes the sweep coarser. Parsing only: no test
 //! here runs a sweep.
 
+mod common;
+
 #[allow(dead_code)]
 #[path = "../examples/capacity/args.rs"]
 mod args;
@@ -140,4 +142,9 @@ fn valid_values_parse_as_written() {
     assert_eq!(plan.seed, 7);
     assert_eq!(parse(&["--closed"]).unwrap().plan(2).arrival, Arrival::Closed);
     assert_eq!(args::parse_time_dist("exp:2µs"), Ok(TimeDist::Exp(Duration::from_micros(2))));
+}
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
 }

@@ -285,3 +285,8 @@ fn join_after_the_handle_was_polled_to_completion_panics_as_documented() {
         assert_eq!(pool.stats().workers, 1);
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -1,6 +1,8 @@
 //! BufferPool: hits and misses, the retention bound, discarding, shrinking, wiping, trim, and
 //! buffers crossing threads. Every wait is bounded.
 
+mod common;
+
 use boundpool::{BufferPool, BufferPoolBuilder, BufferStats, PooledBuffer};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -438,4 +440,9 @@ fn one_thread_using_many_pools_in_turn_keeps_exact_counts() {
         drop(pool.get());
         assert_eq!(stats(&pool), (1, 1, 1, 0));
     }
+}
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
 }

@@ -275,3 +275,8 @@ fn a_scope_returns_only_after_the_worker_running_its_job_let_go_of_the_borrow() 
         }
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -4,6 +4,7 @@ use std::any::Any;
 use std::fmt;
 
 use super::fire::Spares;
+use super::live::Live;
 use super::queue::JobQueue;
 use super::shutdown::{Lifecycle, Wait};
 use super::stats::Counters;
@@ -327,7 +328,10 @@ impl Builder {
             }
             let worker_shared = Arc::clone(&shared);
             shared.life.starting();
-            match builder.spawn(move || worker::run(worker_shared, index, parker)) {
+            // Counted from before the thread starts, so `build` returns with every worker
+            // counted; a thread that fails to start drops its closure and uncounts itself.
+            let live = Live::enter();
+            match builder.spawn(move || worker::run(worker_shared, index, parker, live)) {
                 Ok(handle) => shared.life.started(handle),
                 Err(source) => {
                     shared.life.start_failed();
