@@ -123,6 +123,9 @@ impl Shared {
                 // A scoped job borrows a stack that is still waiting for it: its scope's owner
                 // runs it, so it is never handed back.
                 Job::Scoped(_) => {}
+                // Cancelled by its handle, or run by a worker that joined it, while queued:
+                // nothing is left to hand back.
+                Job::Task(task) if !task.is_pending() => {}
                 job => pending.push(PendingJob { job: Some(job), shared: Arc::clone(self) }),
             }
         }
