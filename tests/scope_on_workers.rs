@@ -276,6 +276,35 @@ fn a_scope_returns_only_after_the_worker_running_its_job_let_go_of_the_borrow() 
     });
 }
 
+/// A ticket left in the queue after its scope ended (the owner ran the job itself) reaches
+/// nothing when a worker pops it: no panic on the worker, even a caught one.
+#[test]
+fn a_ticket_popped_after_its_scope_ended_finds_nothing_and_does_not_panic() {
+    let panics_on_workers = Arc::new(AtomicUsize::new(0));
+    let seen = panics_on_workers.clone();
+    let previous = panic::take_hook();
+    panic::set_hook(Box::new(move |info| {
+        if thread::current().name().is_some_and(|n| n.starts_with("sstale-")) {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+        previous(info);
+    }));
+    bounded(30, || {
+        let pool = pool(1, 4, "sstale");
+        let gate = common::block_one_worker(&pool);
+        let mut ran = 0;
+        pool.scope(|s| {
+            s.spawn(|| ran += 1); // queued behind the gate; the owner runs it itself
+        });
+        assert_eq!(ran, 1);
+        gate.open();
+        // The worker pops the stale ticket, then this job.
+        pool.spawn(|| ()).unwrap().join().unwrap();
+        pool.shutdown();
+    });
+    assert_eq!(panics_on_workers.load(Ordering::SeqCst), 0, "a worker panicked on a stale ticket");
+}
+
 #[test]
 fn zzz_no_pool_thread_outlives_the_tests() {
     common::assert_no_pool_thread_outlives_the_tests();

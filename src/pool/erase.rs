@@ -37,8 +37,8 @@
 //!    `mem::forget` cannot skip the wait. `finish` itself cannot unwind: every piece of user
 //!    code it reaches (running a job, dropping one) has its panic caught.
 //! 5. After the signal, a ticket still in the queue reaches nothing: its job is marked taken,
-//!    and the table holds no job any more, so the worker that pops it only touches the
-//!    `'static` table.
+//!    and the table holds no job any more (its slot is gone: taking it finds nothing), so the
+//!    worker that pops it only touches the `'static` table.
 //!
 //! If the invariant were ever broken and a table were dropped with a job still in it, that job
 //! is leaked, never dropped: dropping it could run code that borrows a finished `'scope`.
@@ -79,8 +79,10 @@ struct Table {
 
 impl Table {
     /// Takes job `slot` to run if nobody has: a reference to it, apart from the table's own.
+    /// After `finish` emptied the table there is no slot left to take (a ticket still queued
+    /// then finds nothing, see point 5 of the invariant).
     fn take(&mut self, slot: usize) -> Option<Erased> {
-        let (job, taken) = &mut self.jobs[slot];
+        let (job, taken) = self.jobs.get_mut(slot)?;
         (!mem::replace(taken, true)).then(|| Arc::clone(job))
     }
 }
