@@ -294,7 +294,8 @@ fn a_ticket_popped_after_its_scope_ended_finds_nothing_and_does_not_panic() {
         let gate = common::block_one_worker(&pool);
         let mut ran = 0;
         pool.scope(|s| {
-            s.spawn(|| ran += 1); // queued behind the gate; the owner runs it itself
+            // Queued behind the gate; the owner runs it itself.
+            let _ = s.spawn(|| ran += 1);
         });
         assert_eq!(ran, 1);
         gate.open();
