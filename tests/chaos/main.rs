@@ -73,19 +73,48 @@ impl Rng {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {
     pub rounds: u64,
-    /// Operations issued (submissions, checkouts, scopes, shutdowns, ...).
+    /// Operations issued (submissions, programs, checkouts, writes, ...).
     pub ops: u64,
     /// Jobs (or scoped jobs, map items) the pool accepted.
     pub accepted: u64,
     /// Accepted jobs that ran.
     pub ran: u64,
     pub panicked: u64,
-    /// Accepted jobs that never ran: cancelled, or handed back and dropped.
+    /// Accepted jobs that never ran: cancelled, skipped after an error, or handed back and
+    /// dropped.
     pub cancelled: u64,
     /// Jobs handed back by `shutdown_now`.
     pub handed_back: u64,
-    /// Refused submissions whose closure came back (and was then run by the caller).
+    /// Refused submissions whose closure came back (and was then run by the caller), or
+    /// checkouts refused.
     pub refused: u64,
+    /// Buffers or objects checked out of a recycler.
+    pub checkouts: u64,
+    /// ... given back to it.
+    pub returned: u64,
+    /// ... kept by the caller for good.
+    pub detached: u64,
+    /// Object creations that failed.
+    pub create_errors: u64,
+}
+
+impl Counts {
+    fn fields(&self) -> [(&'static str, u64); 12] {
+        [
+            ("rounds", self.rounds),
+            ("ops", self.ops),
+            ("accepted", self.accepted),
+            ("ran", self.ran),
+            ("panicked", self.panicked),
+            ("cancelled or skipped", self.cancelled),
+            ("handed back", self.handed_back),
+            ("refused", self.refused),
+            ("checkouts", self.checkouts),
+            ("returned", self.returned),
+            ("detached", self.detached),
+            ("create errors", self.create_errors),
+        ]
+    }
 }
 
 impl AddAssign for Counts {
@@ -98,16 +127,23 @@ impl AddAssign for Counts {
         self.cancelled += o.cancelled;
         self.handed_back += o.handed_back;
         self.refused += o.refused;
+        self.checkouts += o.checkouts;
+        self.returned += o.returned;
+        self.detached += o.detached;
+        self.create_errors += o.create_errors;
     }
 }
 
 impl fmt::Display for Counts {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} rounds, {} ops, {} accepted: {} ran ({} panicked), {} cancelled, {} handed back; {} refused and handed to the caller",
-            self.rounds, self.ops, self.accepted, self.ran, self.panicked, self.cancelled, self.handed_back, self.refused
-        )
+        let mut first = true;
+        for (name, value) in self.fields() {
+            if value > 0 || name == "rounds" {
+                write!(f, "{}{value} {name}", if first { "" } else { ", " })?;
+                first = false;
+            }
+        }
+        Ok(())
     }
 }
 

@@ -395,5 +395,6 @@ pub fn round(seed: u64) -> Counts {
         cancelled: tally.skipped.load(SeqCst) + cancelled,
         handed_back: tally.handed_back.load(SeqCst),
         refused: tally.pool_refused.load(SeqCst),
+        ..Counts::default()
     }
 }
