@@ -14,9 +14,22 @@ use crate::sync::{thread, Arc};
 
 /// Queue capacity per worker when none is set: deep enough that workers rarely wait for a
 /// submitter, shallow enough that a burst cannot pile up unbounded memory or latency.
+///
+/// ```
+/// let pool = boundpool::ThreadPool::new(2)?;
+/// assert_eq!(pool.queue_capacity(), 2 * boundpool::DEFAULT_QUEUE_PER_WORKER);
+/// # Ok::<(), boundpool::BuildError>(())
+/// ```
 pub const DEFAULT_QUEUE_PER_WORKER: usize = 256;
 
 /// The thread-name prefix when none is set: threads are named `boundpool-0`, `boundpool-1`, ...
+///
+/// ```
+/// let pool = boundpool::ThreadPool::new(1)?;
+/// let name = pool.spawn(|| std::thread::current().name().map(str::to_owned)).unwrap().join().unwrap();
+/// assert_eq!(name, Some(format!("{}-0", boundpool::DEFAULT_THREAD_NAME)));
+/// # Ok::<(), boundpool::BuildError>(())
+/// ```
 pub const DEFAULT_THREAD_NAME: &str = "boundpool";
 
 /// Settings for a [`ThreadPool`], from [`ThreadPool::builder`].

@@ -185,6 +185,23 @@ pub struct PendingJob {
 impl PendingJob {
     /// Runs the job on the calling thread. A panic in it is caught: a job with a handle hands
     /// it to the handle, a job without one is counted and passed to the pool's panic handler.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = boundpool::ThreadPool::builder().workers(1).build()?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, wait) = mpsc::channel::<()>();
+    /// pool.execute(move || { started_tx.send(()).unwrap(); let _ = wait.recv(); }).unwrap();
+    /// started.recv().unwrap(); // the only worker is busy, so the next job stays queued
+    /// let handle = pool.spawn(|| 6 * 7).unwrap();
+    /// drop(release);
+    /// for job in pool.shutdown_now() {
+    ///     job.run(); // here, on this thread
+    /// }
+    /// assert_eq!(handle.join().unwrap(), 42);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn run(mut self) {
         if let Some(job) = self.job.take() {
             worker::run_job(&self.shared, worker::tally(&self.shared), job, None);
@@ -192,6 +209,22 @@ impl PendingJob {
     }
 
     /// True when the job was submitted with a result handle (`spawn`), false for `execute`.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = boundpool::ThreadPool::builder().workers(1).build()?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, wait) = mpsc::channel::<()>();
+    /// pool.execute(move || { started_tx.send(()).unwrap(); let _ = wait.recv(); }).unwrap();
+    /// started.recv().unwrap(); // the only worker is busy: what follows stays queued
+    /// let _handle = pool.spawn(|| 1).unwrap();
+    /// pool.execute(|| ()).unwrap();
+    /// drop(release);
+    /// let kinds: Vec<bool> = pool.shutdown_now().iter().map(|job| job.has_handle()).collect();
+    /// assert_eq!(kinds, [true, false]);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn has_handle(&self) -> bool {
         matches!(self.job, Some(Job::Task(_)))
     }
