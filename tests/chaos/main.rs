@@ -24,6 +24,7 @@ mod scoped;
 
 use std::fmt;
 use std::ops::AddAssign;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -157,6 +158,19 @@ fn selected(subject: &str) -> bool {
     std::env::var("CHAOS_SUBJECT").map_or(true, |s| s.split(',').any(|s| s.trim() == subject))
 }
 
+/// Subjects that have started, and finished (or failed): the last test waits for them.
+static STARTED: AtomicUsize = AtomicUsize::new(0);
+static FINISHED: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts a subject as finished when dropped, even if it failed.
+struct Finished;
+
+impl Drop for Finished {
+    fn drop(&mut self) {
+        FINISHED.fetch_add(1, SeqCst);
+    }
+}
+
 /// Runs one round under the watchdog: a panic or a hang fails the test with the seed and the
 /// command that replays it.
 fn one_round(subject: &'static str, seed: u64, round: fn(u64) -> Counts) -> Counts {
@@ -187,6 +201,8 @@ fn one_round(subject: &'static str, seed: u64, round: fn(u64) -> Counts) -> Coun
 /// Runs a subject's rounds for its share of `CHAOS_SECS` (or the one round `CHAOS_SEED`
 /// names) and prints its counts.
 fn run(subject: &'static str, round: fn(u64) -> Counts) {
+    STARTED.fetch_add(1, SeqCst);
+    let _finished = Finished;
     if !selected(subject) {
         return;
     }
@@ -228,7 +244,16 @@ fn objects() {
     run("objects", objects::round);
 }
 
+/// Waits for the subjects still running (they run for their share of `CHAOS_SECS`, longer
+/// than the shared check would wait), then checks that no pool thread is left.
 #[test]
 fn zzz_no_pool_thread_outlives_the_tests() {
+    let limit = Duration::from_secs(env_u64("CHAOS_SECS").unwrap_or(3)) + ROUND_LIMIT * 2;
+    let started = Instant::now();
+    while FINISHED.load(SeqCst) < STARTED.load(SeqCst) {
+        assert!(started.elapsed() < limit, "the chaos subjects did not finish within {limit:?}");
+        // Polling with a deadline: the subjects signal nothing else.
+        thread::sleep(Duration::from_millis(20));
+    }
     common::assert_no_pool_thread_outlives_the_tests();
 }
