@@ -417,7 +417,10 @@ pub struct BufferStats {
     pub hits: u64,
     /// `get` calls that allocated a new buffer.
     pub misses: u64,
-    /// Idle buffers held now.
+    /// Idle buffers held now. Exact while no other thread uses the pool; while others get
+    /// and return buffers, one that moves between a thread's slot and the shared queue during
+    /// the count may be counted twice or missed, so the figure can briefly read above
+    /// `max_retained`, which the pool itself never exceeds.
     pub retained: usize,
     /// Returned buffers dropped because their capacity was above `max_buffer_capacity` or
     /// below `buffer_capacity`.
