@@ -187,17 +187,20 @@ impl PendingJob {
     /// it to the handle, a job without one is counted and passed to the pool's panic handler.
     ///
     /// ```
-    /// use std::sync::mpsc;
-    ///
-    /// let pool = boundpool::ThreadPool::builder().workers(1).build()?;
-    /// let (started_tx, started) = mpsc::channel();
-    /// let (release, wait) = mpsc::channel::<()>();
-    /// pool.execute(move || { started_tx.send(()).unwrap(); let _ = wait.recv(); }).unwrap();
-    /// started.recv().unwrap(); // the only worker is busy, so the next job stays queued
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let (release, wait) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || { let _ = wait.recv(); }).unwrap(); // holds the only worker
     /// let handle = pool.spawn(|| 6 * 7).unwrap();
-    /// drop(release);
-    /// for job in pool.shutdown_now() {
-    ///     job.run(); // here, on this thread
+    /// let handed_back = std::thread::scope(|s| {
+    ///     let stopper = s.spawn(|| pool.shutdown_now());
+    ///     while pool.stats().queued > 0 {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     release.send(()).unwrap(); // whoever runs the first job, it returns
+    ///     stopper.join().unwrap()
+    /// });
+    /// for job in handed_back {
+    ///     job.run(); // on this thread; the handle gets the result
     /// }
     /// assert_eq!(handle.join().unwrap(), 42);
     /// # Ok::<(), boundpool::BuildError>(())
@@ -220,8 +223,15 @@ impl PendingJob {
     /// started.recv().unwrap(); // the only worker is busy: what follows stays queued
     /// let _handle = pool.spawn(|| 1).unwrap();
     /// pool.execute(|| ()).unwrap();
-    /// drop(release);
-    /// let kinds: Vec<bool> = pool.shutdown_now().iter().map(|job| job.has_handle()).collect();
+    /// let handed_back = std::thread::scope(|s| {
+    ///     let stopper = s.spawn(|| pool.shutdown_now());
+    ///     while pool.stats().queued > 0 {
+    ///         std::thread::yield_now(); // until the queue was emptied
+    ///     }
+    ///     release.send(()).unwrap(); // the busy worker finishes and can be joined
+    ///     stopper.join().unwrap()
+    /// });
+    /// let kinds: Vec<bool> = handed_back.iter().map(|job| job.has_handle()).collect();
     /// assert_eq!(kinds, [true, false]);
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
