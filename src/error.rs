@@ -26,6 +26,14 @@ pub struct SubmitError<F>(pub F);
 
 impl<F> SubmitError<F> {
     /// Returns the closure that was not accepted.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// pool.shutdown();
+    /// let job = pool.spawn(|| 40 + 2).unwrap_err().into_inner();
+    /// assert_eq!(job(), 42); // run it here instead
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn into_inner(self) -> F {
         self.0
     }
@@ -70,6 +78,14 @@ pub enum TrySubmitError<F> {
 
 impl<F> TrySubmitError<F> {
     /// Returns the closure that was not accepted.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// pool.shutdown();
+    /// let job = pool.try_spawn(|| "ran here").unwrap_err().into_inner();
+    /// assert_eq!(job(), "ran here");
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn into_inner(self) -> F {
         match self {
             TrySubmitError::Full(f) | TrySubmitError::Shutdown(f) => f,
@@ -77,11 +93,33 @@ impl<F> TrySubmitError<F> {
     }
 
     /// True when the queue was full.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = boundpool::ThreadPool::builder().workers(1).queue_capacity(1).build()?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, wait) = mpsc::channel::<()>();
+    /// pool.execute(move || { started_tx.send(()).unwrap(); let _ = wait.recv(); }).unwrap();
+    /// started.recv().unwrap(); // the worker is busy
+    /// pool.try_execute(|| ()).unwrap(); // fills the queue
+    /// let err = pool.try_execute(|| ()).unwrap_err();
+    /// assert!(err.is_full() && !err.is_shutdown());
+    /// drop(release);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_full(&self) -> bool {
         matches!(self, TrySubmitError::Full(_))
     }
 
     /// True when the pool was shut down.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// pool.shutdown();
+    /// assert!(pool.try_execute(|| ()).unwrap_err().is_shutdown());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         matches!(self, TrySubmitError::Shutdown(_))
     }
@@ -130,6 +168,16 @@ pub enum SubmitTimeoutError<F> {
 
 impl<F> SubmitTimeoutError<F> {
     /// Returns the closure that was not accepted.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// pool.shutdown();
+    /// let job = pool.spawn_timeout(|| 7, Duration::from_millis(5)).unwrap_err().into_inner();
+    /// assert_eq!(job(), 7);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn into_inner(self) -> F {
         match self {
             SubmitTimeoutError::Timeout(f) | SubmitTimeoutError::Shutdown(f) => f,
@@ -137,11 +185,36 @@ impl<F> SubmitTimeoutError<F> {
     }
 
     /// True when the timeout passed with the queue still full.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let pool = boundpool::ThreadPool::builder().workers(1).queue_capacity(1).build()?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, wait) = mpsc::channel::<()>();
+    /// pool.execute(move || { started_tx.send(()).unwrap(); let _ = wait.recv(); }).unwrap();
+    /// started.recv().unwrap(); // the worker is busy
+    /// pool.execute(|| ()).unwrap(); // fills the queue
+    /// let err = pool.spawn_timeout(|| (), Duration::from_millis(10)).unwrap_err();
+    /// assert!(err.is_timeout() && !err.is_shutdown());
+    /// drop(release);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_timeout(&self) -> bool {
         matches!(self, SubmitTimeoutError::Timeout(_))
     }
 
     /// True when the pool was shut down.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// pool.shutdown();
+    /// assert!(pool.spawn_timeout(|| (), Duration::from_secs(1)).unwrap_err().is_shutdown());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_shutdown(&self) -> bool {
         matches!(self, SubmitTimeoutError::Shutdown(_))
     }
@@ -208,6 +281,14 @@ impl BuildError {
     }
 
     /// True when a worker thread could not be started (the operating system refused it).
+    ///
+    /// ```
+    /// // A stack far larger than the address space: the operating system refuses the thread.
+    /// let err = boundpool::ThreadPool::builder().workers(1).stack_size(1 << 46).build().unwrap_err();
+    /// assert!(err.is_spawn_failure());
+    /// assert!(std::error::Error::source(&err).is_some()); // the io::Error
+    /// assert!(!boundpool::ThreadPool::new(0).unwrap_err().is_spawn_failure());
+    /// ```
     pub fn is_spawn_failure(&self) -> bool {
         matches!(self.kind, BuildErrorKind::Spawn { .. })
     }
@@ -275,12 +356,30 @@ impl JobError {
     }
 
     /// True when the job panicked; [`into_panic`](Self::into_panic) gives the payload.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let err = pool.spawn(|| -> u8 { panic!("bad row") }).unwrap().join().unwrap_err();
+    /// assert!(err.is_panic() && !err.is_cancelled());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.kind, JobErrorKind::Panic(_))
     }
 
     /// True when the job never ran: cancelled by its handle or a token, or handed back by
     /// [`shutdown_now`](crate::ThreadPool::shutdown_now) and dropped unrun.
+    ///
+    /// ```
+    /// use boundpool::{CancelToken, ThreadPool};
+    ///
+    /// let pool = ThreadPool::new(1)?;
+    /// let token = CancelToken::new();
+    /// token.cancel(); // before the job starts: it never runs
+    /// let err = pool.spawn_with(&token, |_| 1).unwrap().join().unwrap_err();
+    /// assert!(err.is_cancelled() && !err.is_panic());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.kind, JobErrorKind::Cancelled)
     }
@@ -291,6 +390,15 @@ impl JobError {
     ///
     /// Panics if the job was cancelled rather than panicked; check
     /// [`is_panic`](Self::is_panic) first.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let err = pool.spawn(|| -> () { std::panic::panic_any(42u32) }).unwrap().join().unwrap_err();
+    /// let payload = err.into_panic();
+    /// assert_eq!(payload.downcast_ref::<u32>(), Some(&42));
+    /// // or re-raise it here: std::panic::resume_unwind(payload)
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn into_panic(self) -> Box<dyn Any + Send> {
         match self.kind {
             JobErrorKind::Panic(payload) => payload,
@@ -299,6 +407,18 @@ impl JobError {
     }
 
     /// The panic payload, or `Err(self)` when the job was cancelled.
+    ///
+    /// ```
+    /// use boundpool::{CancelToken, ThreadPool};
+    ///
+    /// let pool = ThreadPool::new(1)?;
+    /// let token = CancelToken::new();
+    /// token.cancel();
+    /// let err = pool.spawn_with(&token, |_| ()).unwrap().join().unwrap_err();
+    /// let err = err.try_into_panic().unwrap_err(); // not a panic: the error comes back
+    /// assert!(err.is_cancelled());
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send>, JobError> {
         match self.kind {
             JobErrorKind::Panic(payload) => Ok(payload),
@@ -307,6 +427,13 @@ impl JobError {
     }
 
     /// The panic message when the payload is a string, as `panic!` with a message makes it.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let err = pool.spawn(|| -> () { panic!("row {} is bad", 7) }).unwrap().join().unwrap_err();
+    /// assert_eq!(err.panic_message(), Some("row 7 is bad"));
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.kind {
             JobErrorKind::Panic(payload) => panic_message(payload.as_ref()),
@@ -373,6 +500,19 @@ impl ShutdownTimeout {
     }
 
     /// How many worker threads were still running when the timeout passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let (release, wait) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || { let _ = wait.recv(); }).unwrap();
+    /// let err = pool.shutdown_timeout(Duration::from_millis(20)).unwrap_err();
+    /// assert_eq!(err.busy_workers(), 1);
+    /// drop(release);
+    /// pool.shutdown(); // joins the worker once its job ended
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn busy_workers(&self) -> usize {
         self.busy
     }

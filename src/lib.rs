@@ -147,8 +147,9 @@ pub use error::{
     BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
 };
 pub use pool::{
-    Builder, CancelToken, JobHandle, LatencyHistogram, PendingJob, Scope, ScopedJobHandle, ShutdownReport,
-    Stats, ThreadPool, TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+    live_worker_threads, Builder, CancelToken, JobHandle, LatencyHistogram, PendingJob, Scope,
+    ScopedJobHandle, ShutdownReport, Stats, ThreadPool, TryScope, DEFAULT_QUEUE_PER_WORKER,
+    DEFAULT_THREAD_NAME,
 };
 
 pub use recycle::{

@@ -16,6 +16,10 @@ pub(crate) use std::sync::{Arc, Weak};
 #[cfg(loom)]
 pub(crate) use self::model::*;
 
+/// A process-wide counter in a `static`: std's atomic in both builds, since a `static` cannot
+/// hold a loom atomic and no model reads it (see `pool::live`).
+pub(crate) use std::sync::atomic::AtomicUsize as ProcessCounter;
+
 /// A waiting thread's patience before it parks: a few rounds of exponentially longer spins,
 /// then yields until `window` has passed. Parking and waking cost system calls (several
 /// microseconds each, more in a virtual machine), while the thing waited for — a queued job, a

@@ -293,3 +293,8 @@ fn items_of_very_unequal_cost_are_each_processed_exactly_once() {
         }
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

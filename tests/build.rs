@@ -5,7 +5,7 @@ mod common;
 use std::error::Error;
 use std::sync::{Arc, Barrier};
 
-use boundpool::{ThreadPool, DEFAULT_QUEUE_PER_WORKER};
+use boundpool::{Builder, ThreadPool, DEFAULT_QUEUE_PER_WORKER};
 use common::{assert_no_threads_named, bounded, threads_named};
 
 #[test]
@@ -117,4 +117,55 @@ fn a_small_stack_size_still_runs_jobs() {
         pool.spawn(|| (1..=100u64).sum::<u64>()).unwrap().join().unwrap()
     });
     assert_eq!(value, 5050);
+}
+
+#[test]
+fn a_thread_name_with_a_nul_byte_is_a_build_error_naming_the_setter() {
+    for name in ["bad\0name", "\0", "trailing\0"] {
+        let err = ThreadPool::builder().workers(1).thread_name(name).build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "thread_name contains a NUL byte, which a thread name cannot hold: remove it from the prefix"
+        );
+        assert!(!err.is_spawn_failure());
+        assert!(err.source().is_none());
+    }
+}
+
+#[test]
+fn a_worker_count_above_the_maximum_is_a_build_error_before_anything_is_allocated() {
+    for n in [Builder::MAX_WORKERS + 1, 100_000, 1_000_000_000, usize::MAX / 2, usize::MAX] {
+        let err = ThreadPool::builder().workers(n).build().unwrap_err();
+        assert_eq!(err.to_string(), "workers is too large: use at most 8192 (Builder::MAX_WORKERS)");
+        assert!(!err.is_spawn_failure());
+        assert!(ThreadPool::new(n).is_err());
+    }
+}
+
+#[test]
+fn the_largest_worker_count_builds_and_shuts_down() {
+    let prefix = "bmaxw";
+    bounded(120, move || {
+        match ThreadPool::builder()
+            .workers(Builder::MAX_WORKERS)
+            .queue_capacity(1)
+            .thread_name(prefix)
+            .build()
+        {
+            Ok(pool) => {
+                assert_eq!(pool.stats().workers, Builder::MAX_WORKERS);
+                assert_eq!(pool.spawn(|| 7).unwrap().join().unwrap(), 7);
+                pool.shutdown();
+            }
+            // A machine (or a container's pids limit) with fewer threads to give fails
+            // cleanly with the operating system's error, never by aborting.
+            Err(err) => assert!(err.is_spawn_failure(), "{err:?}"),
+        }
+    });
+    assert_no_threads_named(prefix);
+}
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
 }

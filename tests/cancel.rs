@@ -367,3 +367,8 @@ fn four_threads_cancelling_and_checking_one_token_tree_agree() {
         assert!(made_during.iter().all(CancelToken::is_cancelled));
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

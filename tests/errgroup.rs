@@ -269,3 +269,8 @@ fn try_scope_inside_a_job_of_a_one_worker_pool_completes() {
         assert_eq!(failed, Err("nested".to_string()));
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -137,3 +137,8 @@ fn one_thread_feeding_several_pools_in_turn_runs_every_job() {
         assert_eq!(count.load(Ordering::Relaxed), per_pool * pools.len() as u64);
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -271,3 +271,22 @@ fn a_job_handle_is_send_and_can_be_joined_from_another_thread() {
     });
     assert_eq!(v, 3);
 }
+
+#[test]
+fn join_after_the_handle_was_polled_to_completion_panics_as_documented() {
+    bounded(30, || {
+        let pool = ThreadPool::new(1).unwrap();
+        let mut handle = pool.spawn(|| 5).unwrap();
+        assert_eq!(block_on(&mut handle).unwrap(), 5);
+        let payload =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || handle.join())).unwrap_err();
+        let msg = payload.downcast_ref::<&str>().copied().unwrap_or("");
+        assert!(msg.contains("already taken by polling the handle to completion"), "{msg}");
+        assert_eq!(pool.stats().workers, 1);
+    });
+}
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

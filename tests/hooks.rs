@@ -59,3 +59,8 @@ fn a_panicking_hook() {
     assert_eq!(handled.load(Ordering::SeqCst), 2);
     assert_eq!(pool.stats().workers, 0);
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -107,3 +107,8 @@ fn recording_is_off_by_default() {
     let stats = pool.stats();
     assert_eq!((stats.queue_wait.count(), stats.run_time.count()), (0, 0));
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

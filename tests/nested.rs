@@ -226,3 +226,8 @@ fn many_nested_jobs_across_two_workers_complete() {
         assert_eq!((stats.submitted, stats.completed), (168, 168));
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -235,3 +235,8 @@ fn panics_in_jobs_run_inline_by_the_caller_are_caught_too() {
         assert_eq!((report.panicked, report.completed), (7, 1));
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

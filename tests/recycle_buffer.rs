@@ -1,7 +1,9 @@
 //! BufferPool: hits and misses, the retention bound, discarding, shrinking, wiping, trim, and
 //! buffers crossing threads. Every wait is bounded.
 
-use boundpool::{BufferPool, BufferStats, PooledBuffer};
+mod common;
+
+use boundpool::{BufferPool, BufferPoolBuilder, BufferStats, PooledBuffer};
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -360,6 +362,42 @@ fn try_build_refuses_a_pool_that_could_keep_nothing() {
 }
 
 #[test]
+fn build_panics_on_a_pool_that_could_keep_nothing_naming_the_fix() {
+    let payload = std::panic::catch_unwind(|| {
+        BufferPool::builder().buffer_capacity(100).max_buffer_capacity(10).build();
+    })
+    .unwrap_err();
+    let msg = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert_eq!(
+        msg,
+        "boundpool: BufferPoolBuilder::build: max_buffer_capacity is below buffer_capacity, so no \
+         buffer could ever be kept: raise max_buffer_capacity to at least buffer_capacity"
+    );
+    // With nothing to keep anyway, the combination is accepted.
+    drop(BufferPool::builder().max_retained(0).buffer_capacity(100).max_buffer_capacity(10).build().get());
+}
+
+#[test]
+fn a_buffer_capacity_above_the_maximum_is_refused_when_the_pool_is_built() {
+    let max = BufferPoolBuilder::MAX_BUFFER_CAPACITY;
+    assert_eq!(max, 1 << 30);
+    for bytes in [max + 1, 64 << 30, usize::MAX] {
+        let builder = BufferPool::builder().buffer_capacity(bytes).max_buffer_capacity(usize::MAX);
+        let err = builder.clone().try_build().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "buffer_capacity is too large: use at most 1 GiB (BufferPoolBuilder::MAX_BUFFER_CAPACITY)"
+        );
+        let payload = std::panic::catch_unwind(move || drop(builder.build())).unwrap_err();
+        let msg = payload.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(msg.contains("buffer_capacity is too large"), "{msg}");
+    }
+    // The maximum itself builds; nothing is allocated until the first get.
+    let pool = BufferPool::builder().buffer_capacity(max).max_buffer_capacity(max).try_build().unwrap();
+    assert_eq!(pool.stats().misses, 0);
+}
+
+#[test]
 fn types_are_send_and_sync() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<BufferPool>();
@@ -402,4 +440,9 @@ fn one_thread_using_many_pools_in_turn_keeps_exact_counts() {
         drop(pool.get());
         assert_eq!(stats(&pool), (1, 1, 1, 0));
     }
+}
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
 }

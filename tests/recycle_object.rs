@@ -1,6 +1,8 @@
 //! ObjectPool: the live bound, blocking, timeouts, FIFO hand-off, create failures, reset,
 //! validate, max_idle, detach, and panics in every callback. Every wait is bounded.
 
+mod common;
+
 use boundpool::{GetError, ObjectPool, Pooled};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -453,4 +455,9 @@ fn types_are_send_and_sync() {
     send_sync::<ObjectPool<Vec<u8>, std::io::Error>>();
     send_sync::<Pooled<Vec<u8>>>();
     send_sync::<boundpool::ObjectPoolBuilder<Vec<u8>>>();
+}
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
 }

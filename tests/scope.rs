@@ -231,3 +231,8 @@ fn a_scoped_handle_reports_whether_its_job_finished() {
         gate.open();
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

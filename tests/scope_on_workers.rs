@@ -333,3 +333,8 @@ fn a_ticket_popped_after_its_scope_ended_does_nothing() {
         assert_eq!(common::unexpected_panics_on("sstale"), 0, "a stale ticket panicked on a worker");
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

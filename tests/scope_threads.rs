@@ -53,3 +53,8 @@ fn sixteen_callers_mapping_at_once_never_exceed_the_workers_plus_the_callers() {
         assert!(peak <= allowed, "peaked at {peak} threads; {before} before, so at most {allowed} allowed");
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -509,3 +509,8 @@ fn shutdown_now_racing_several_submitters_loses_nothing_and_runs_nothing_twice()
         bounded(20, move || race_round(round, true, "rnow"));
     }
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

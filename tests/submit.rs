@@ -299,3 +299,8 @@ fn a_bound_too_large_for_a_preallocated_ring_is_kept_exactly_too() {
         assert_eq!((report.completed, report.rejected), (1 + capacity as u64, 1));
     });
 }
+
+#[test]
+fn zzz_no_pool_thread_outlives_the_tests() {
+    common::assert_no_pool_thread_outlives_the_tests();
+}

@@ -56,6 +56,12 @@ impl<T> JobHandle<T> {
     /// A [`JobError`] when the job panicked ([`is_panic`](JobError::is_panic), with the payload)
     /// or never ran ([`is_cancelled`](JobError::is_cancelled)).
     ///
+    /// # Panics
+    ///
+    /// If the handle was already polled to completion as a [`Future`] (its result was taken
+    /// then), as a oneshot receiver's `recv` panics after its value was received. A handle is
+    /// either awaited or joined, not both.
+    ///
     /// ```
     /// use boundpool::ThreadPool;
     ///

@@ -124,6 +124,8 @@ pub(crate) trait Task: Send + Sync {
     fn run(&self, counted: Counted<'_>) -> bool;
     /// Cancels the job if it has not started. True if this call cancelled it.
     fn cancel(&self, counted: Counted<'_>) -> bool;
+    /// Neither started, nor ended, nor cancelled yet.
+    fn is_pending(&self) -> bool;
     /// At a scope's end: the panic of a job whose handle never joined it.
     fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>>;
 }
@@ -131,7 +133,6 @@ pub(crate) trait Task: Send + Sync {
 /// The handle's view of a cell (it knows `T`, not the closure type).
 pub(crate) trait Completion<T>: Task {
     fn is_finished(&self) -> bool;
-    fn is_pending(&self) -> bool;
     /// Waits until the job is done or `deadline` passes; true when done.
     fn wait(&self, deadline: Option<Instant>) -> bool;
     /// Takes the result of a finished job.
@@ -288,6 +289,10 @@ where
         true
     }
 
+    fn is_pending(&self) -> bool {
+        matches!(self.state.lock().stage, Stage::Pending(_))
+    }
+
     fn take_unjoined_panic(&self) -> Option<Box<dyn Any + Send>> {
         let mut state = self.state.lock();
         match mem::replace(&mut state.stage, Stage::Taken) {
@@ -308,10 +313,6 @@ where
     fn is_finished(&self) -> bool {
         // ORDERING: Acquire pairs with the Release stores in `finish` and `cancel`.
         self.finished.load(Ordering::Acquire)
-    }
-
-    fn is_pending(&self) -> bool {
-        matches!(self.state.lock().stage, Stage::Pending(_))
     }
 
     fn wait(&self, deadline: Option<Instant>) -> bool {

@@ -174,6 +174,19 @@ impl LatencyHistogram {
     }
 
     /// How many values were recorded.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut h = boundpool::LatencyHistogram::new();
+    /// assert_eq!((h.count(), h.mean(), h.min(), h.max()), (0, Duration::ZERO, Duration::ZERO, Duration::ZERO));
+    /// for ms in [2, 4, 9] {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// assert_eq!(h.count(), 3);
+    /// assert_eq!(h.mean(), Duration::from_millis(5));
+    /// assert_eq!((h.min(), h.max()), (Duration::from_millis(2), Duration::from_millis(9)));
+    /// ```
     pub fn count(&self) -> u64 {
         self.count
     }
@@ -217,6 +230,19 @@ impl LatencyHistogram {
     }
 
     /// The mean of the values (exact); `Duration::ZERO` when empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut h = boundpool::LatencyHistogram::new();
+    /// assert_eq!((h.count(), h.mean(), h.min(), h.max()), (0, Duration::ZERO, Duration::ZERO, Duration::ZERO));
+    /// for ms in [2, 4, 9] {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// assert_eq!(h.count(), 3);
+    /// assert_eq!(h.mean(), Duration::from_millis(5));
+    /// assert_eq!((h.min(), h.max()), (Duration::from_millis(2), Duration::from_millis(9)));
+    /// ```
     pub fn mean(&self) -> Duration {
         if self.count == 0 {
             return Duration::ZERO;
@@ -225,11 +251,37 @@ impl LatencyHistogram {
     }
 
     /// The largest value (exact); `Duration::ZERO` when empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut h = boundpool::LatencyHistogram::new();
+    /// assert_eq!((h.count(), h.mean(), h.min(), h.max()), (0, Duration::ZERO, Duration::ZERO, Duration::ZERO));
+    /// for ms in [2, 4, 9] {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// assert_eq!(h.count(), 3);
+    /// assert_eq!(h.mean(), Duration::from_millis(5));
+    /// assert_eq!((h.min(), h.max()), (Duration::from_millis(2), Duration::from_millis(9)));
+    /// ```
     pub fn max(&self) -> Duration {
         Duration::from_nanos(self.max)
     }
 
     /// The smallest value (exact); `Duration::ZERO` when empty.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let mut h = boundpool::LatencyHistogram::new();
+    /// assert_eq!((h.count(), h.mean(), h.min(), h.max()), (0, Duration::ZERO, Duration::ZERO, Duration::ZERO));
+    /// for ms in [2, 4, 9] {
+    ///     h.record(Duration::from_millis(ms));
+    /// }
+    /// assert_eq!(h.count(), 3);
+    /// assert_eq!(h.mean(), Duration::from_millis(5));
+    /// assert_eq!((h.min(), h.max()), (Duration::from_millis(2), Duration::from_millis(9)));
+    /// ```
     pub fn min(&self) -> Duration {
         if self.count == 0 {
             Duration::ZERO

@@ -416,11 +416,15 @@ impl<T> JobQueue<T> {
     /// Limiting spinners keeps idle workers from taking the CPU that submitters and busy
     /// workers need when threads outnumber cores. A submitter does not wake a parked worker
     /// while one spins; in exchange a spinner that takes a job wakes a parked worker if more
-    /// work is waiting, so parallelism still ramps up one worker at a time.
+    /// work is waiting, and so does every worker that takes a job after being woken (see
+    /// `pass_on_wake_up`), so parallelism still ramps up one worker at a time.
     pub(crate) fn pop(&self, index: usize, parker: &Parker) -> Option<T> {
         let mut woken = false;
         loop {
             if let Some(item) = self.try_pop(index) {
+                if woken {
+                    self.pass_on_wake_up();
+                }
                 return Some(item);
             }
             if self.drained() {
@@ -433,17 +437,35 @@ impl<T> JobQueue<T> {
                 if let Some(item) = found {
                     // ORDERING: the fence between that write and the read of the queue below.
                     fence(Ordering::SeqCst);
-                    if !self.items.is_empty() {
-                        self.wake_one_if_idle();
-                    }
+                    self.pass_on_wake_up();
                     return Some(item);
                 }
             }
             match self.park(index, parker) {
-                Parked::Item(item) => return Some(item),
+                Parked::Item(item) => {
+                    self.pass_on_wake_up();
+                    return Some(item);
+                }
                 Parked::Drained => return None,
                 Parked::Woken => woken = true,
             }
+        }
+    }
+
+    /// Called by a worker that took an item after spinning, after being woken, or while
+    /// registering to park: if more items wait, wakes an idle worker (unless one spins).
+    ///
+    /// Submitters wake nobody while a worker spins, so one spinner may stand for several
+    /// pushes; the wake-up it passes on when it takes one must travel on with every later
+    /// take by a worker that was woken that way, or the last items of a burst would wait in
+    /// the queue beside parked workers until some busy worker comes back for them (with every
+    /// busy worker waiting for those very items, forever). The caller's take already issued
+    /// a SeqCst fence (in `release`, or the spinner's own), so the reads here come after it:
+    /// a submitter pushing after that read sees no spinner and this worker not idle, and wakes
+    /// an idle worker itself.
+    fn pass_on_wake_up(&self) {
+        if !self.items.is_empty() {
+            self.wake_one_if_idle();
         }
     }
 

@@ -123,6 +123,9 @@ impl Shared {
                 // A scoped job borrows a stack that is still waiting for it: its scope's owner
                 // runs it, so it is never handed back.
                 Job::Scoped(_) => {}
+                // Cancelled by its handle, or run by a worker that joined it, while queued:
+                // nothing is left to hand back.
+                Job::Task(task) if !task.is_pending() => {}
                 job => pending.push(PendingJob { job: Some(job), shared: Arc::clone(self) }),
             }
         }
@@ -182,6 +185,26 @@ pub struct PendingJob {
 impl PendingJob {
     /// Runs the job on the calling thread. A panic in it is caught: a job with a handle hands
     /// it to the handle, a job without one is counted and passed to the pool's panic handler.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(1)?;
+    /// let (release, wait) = std::sync::mpsc::channel::<()>();
+    /// pool.execute(move || { let _ = wait.recv(); }).unwrap(); // holds the only worker
+    /// let handle = pool.spawn(|| 6 * 7).unwrap();
+    /// let handed_back = std::thread::scope(|s| {
+    ///     let stopper = s.spawn(|| pool.shutdown_now());
+    ///     while pool.stats().queued > 0 {
+    ///         std::thread::yield_now();
+    ///     }
+    ///     release.send(()).unwrap(); // whoever runs the first job, it returns
+    ///     stopper.join().unwrap()
+    /// });
+    /// for job in handed_back {
+    ///     job.run(); // on this thread; the handle gets the result
+    /// }
+    /// assert_eq!(handle.join().unwrap(), 42);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn run(mut self) {
         if let Some(job) = self.job.take() {
             worker::run_job(&self.shared, worker::tally(&self.shared), job, None);
@@ -189,6 +212,29 @@ impl PendingJob {
     }
 
     /// True when the job was submitted with a result handle (`spawn`), false for `execute`.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    ///
+    /// let pool = boundpool::ThreadPool::builder().workers(1).build()?;
+    /// let (started_tx, started) = mpsc::channel();
+    /// let (release, wait) = mpsc::channel::<()>();
+    /// pool.execute(move || { started_tx.send(()).unwrap(); let _ = wait.recv(); }).unwrap();
+    /// started.recv().unwrap(); // the only worker is busy: what follows stays queued
+    /// let _handle = pool.spawn(|| 1).unwrap();
+    /// pool.execute(|| ()).unwrap();
+    /// let handed_back = std::thread::scope(|s| {
+    ///     let stopper = s.spawn(|| pool.shutdown_now());
+    ///     while pool.stats().queued > 0 {
+    ///         std::thread::yield_now(); // until the queue was emptied
+    ///     }
+    ///     release.send(()).unwrap(); // the busy worker finishes and can be joined
+    ///     stopper.join().unwrap()
+    /// });
+    /// let kinds: Vec<bool> = handed_back.iter().map(|job| job.has_handle()).collect();
+    /// assert_eq!(kinds, [true, false]);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
     pub fn has_handle(&self) -> bool {
         matches!(self.job, Some(Job::Task(_)))
     }

@@ -9,7 +9,11 @@ use crate::sync::{AtomicU64, AtomicUsize, CachePadded, Ordering};
 ///
 /// Counters only grow. A job is counted in `completed`, `panicked` or `cancelled` before its
 /// handle resolves, so once [`JobHandle::join`](crate::JobHandle::join) returns, that job is in
-/// one of them and no longer in `running`. While jobs are in flight the figures are read one at
+/// one of them and no longer in `running`. A job is counted only after everything done for
+/// it: a handle-less job's panic is counted after the
+/// [`panic_handler`](crate::Builder::panic_handler) returned, so a `stats()` that shows the
+/// panic also sees what the handler did (the count is published with Release and read with
+/// Acquire). While jobs are in flight the figures are read one at
 /// a time and may be a moment apart; once the pool is quiet (or after
 /// [`shutdown`](crate::ThreadPool::shutdown)) they are exact, and
 /// `submitted == completed + panicked + cancelled`, except for jobs that
@@ -157,14 +161,17 @@ impl Tally {
         }
     }
 
+    /// Counts one ended job. Release: everything the thread did for the job before counting
+    /// it (the job itself, a panic handler's call) happens before any `stats()` that reads
+    /// the new count, which loads it with Acquire (see `Counters::snapshot`).
     fn bump(&self, counter: &AtomicU64) {
         if self.single_writer {
-            // ORDERING: only this tally's worker writes it; readers need no ordering beyond
-            // the handle's lock release that follows (see `ended`).
-            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+            // ORDERING: only this tally's worker writes it, so the Relaxed load reads its own
+            // last store; Release publishes the job's effects with the count (see above).
+            counter.store(counter.load(Ordering::Relaxed) + 1, Ordering::Release);
         } else {
-            // ORDERING: as above; several threads write this tally.
-            counter.fetch_add(1, Ordering::Relaxed);
+            // ORDERING: several threads write this tally; Release as above.
+            counter.fetch_add(1, Ordering::Release);
         }
     }
 
@@ -289,12 +296,13 @@ impl Counters {
         for tally in self.tallies.iter() {
             // ORDERING: as above.
             stats.running += tally.running.load(Ordering::Relaxed);
-            // ORDERING: as above.
-            stats.completed += tally.completed.load(Ordering::Relaxed);
-            // ORDERING: as above.
-            stats.panicked += tally.panicked.load(Ordering::Relaxed);
-            // ORDERING: as above.
-            stats.cancelled += tally.cancelled.load(Ordering::Relaxed);
+            // ORDERING: Acquire pairs with `Tally::bump`'s Release: whoever reads a job counted
+            // here also sees what was done for it before (a panic handler's effects).
+            stats.completed += tally.completed.load(Ordering::Acquire);
+            // ORDERING: as for `completed`.
+            stats.panicked += tally.panicked.load(Ordering::Acquire);
+            // ORDERING: as for `completed`.
+            stats.cancelled += tally.cancelled.load(Ordering::Acquire);
             if let Some(latency) = tally.latency() {
                 latency.queue_wait.merge_into(&mut stats.queue_wait);
                 latency.run_time.merge_into(&mut stats.run_time);

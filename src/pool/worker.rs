@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::fire::Spare;
 use super::job::{drop_payload, drop_quietly, Counted, Job};
+use super::live::Live;
 use super::stats::Tally;
 use super::Shared;
 use crate::sync::{thread_local, Arc, Parker};
@@ -46,7 +47,10 @@ pub(crate) fn tally(shared: &Shared) -> &Tally {
 }
 
 /// The body of worker thread `index`.
-pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
+///
+/// `_live` was raised before the thread started; as a parameter it drops after everything
+/// else here, so the thread counts as alive until after its stop hook ran.
+pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker, _live: Live) {
     CURRENT.with(|c| c.set((shared.id(), index)));
     // Counted as exited even if something below unwinds, so shutdown never waits on a ghost.
     let _exit = ExitGuard(&shared, index);

@@ -222,10 +222,12 @@ impl fmt::Debug for BufferPool {
 
 /// Settings for a [`BufferPool`]; start from [`BufferPool::builder`].
 ///
-/// Every combination builds. `max_retained(0)` makes a pool that keeps nothing, which switches
-/// pooling off without changing the calling code. `max_buffer_capacity` below `buffer_capacity`
-/// would also keep nothing, but is more likely a mistake:
-/// [`try_build`](Self::try_build) refuses it.
+/// `max_retained(0)` makes a pool that keeps nothing, which switches pooling off without
+/// changing the calling code. Two settings are refused, by a [`BuildError`] from
+/// [`try_build`](Self::try_build) and a panic from [`build`](Self::build), each naming the fix:
+/// a `buffer_capacity` above [`MAX_BUFFER_CAPACITY`](Self::MAX_BUFFER_CAPACITY), and a
+/// `max_buffer_capacity` below `buffer_capacity` (a pool that could never keep a buffer)
+/// unless `max_retained` is 0.
 ///
 /// ```
 /// use boundpool::BufferPool;
@@ -258,7 +260,28 @@ impl Default for BufferPoolBuilder {
 }
 
 impl BufferPoolBuilder {
-    /// Capacity of a fresh buffer, in bytes (default 8 KiB). A returned
+    /// The largest [`buffer_capacity`](Self::buffer_capacity) a pool accepts: 1 GiB.
+    ///
+    /// Every miss allocates a fresh buffer of that capacity, so a capacity the allocator
+    /// cannot serve would abort the process (or panic with "capacity overflow") at the first
+    /// [`get`](BufferPool::get), far from the setting that caused it; the builder refuses it
+    /// instead. 1 GiB is far above what a recycler of I/O buffers serves (the default is
+    /// 8 KiB), and a handful of such buffers, the most a busy pool holds at once, still fits
+    /// in the memory of a small server; a buffer that large is better allocated once and kept.
+    ///
+    /// ```
+    /// use boundpool::{BufferPool, BufferPoolBuilder};
+    ///
+    /// let err = BufferPool::builder()
+    ///     .buffer_capacity(BufferPoolBuilder::MAX_BUFFER_CAPACITY + 1)
+    ///     .try_build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("buffer_capacity"));
+    /// ```
+    pub const MAX_BUFFER_CAPACITY: usize = 1 << 30;
+
+    /// Capacity of a fresh buffer, in bytes (default 8 KiB, at most
+    /// [`MAX_BUFFER_CAPACITY`](Self::MAX_BUFFER_CAPACITY)). A returned
     /// buffer whose capacity fell below it (say after `shrink_to_fit`) is not kept.
     ///
     /// ```
@@ -318,24 +341,41 @@ impl BufferPoolBuilder {
         self
     }
 
-    /// Builds the pool. Never fails; see [`try_build`](Self::try_build) for a checked build.
+    /// Builds the pool.
+    ///
+    /// # Panics
+    ///
+    /// On the settings [`try_build`](Self::try_build) refuses, with its error's message, which
+    /// names the setting to change: a `buffer_capacity` above
+    /// [`MAX_BUFFER_CAPACITY`](Self::MAX_BUFFER_CAPACITY), or a `max_buffer_capacity` below
+    /// `buffer_capacity` while `max_retained` is not 0. Use `try_build` to get the error
+    /// instead.
     ///
     /// ```
     /// let pool = boundpool::BufferPool::builder().max_retained(4).build();
     /// drop(pool.get());
     /// ```
+    ///
+    /// ```should_panic
+    /// // panics: "max_buffer_capacity is below buffer_capacity, ..."
+    /// let pool = boundpool::BufferPool::builder().buffer_capacity(4096).max_buffer_capacity(1024).build();
+    /// ```
+    #[track_caller]
     pub fn build(self) -> BufferPool {
-        let core = Arc::new(Core::new(self.config));
-        BufferPool { core, slots: PerThread::new() }
+        match self.try_build() {
+            Ok(pool) => pool,
+            Err(e) => panic!("boundpool: BufferPoolBuilder::build: {e}"),
+        }
     }
 
-    /// Builds the pool, refusing settings under which it could never keep a buffer although
-    /// `max_retained` says it should.
+    /// Builds the pool, refusing settings that would abort the process or under which it
+    /// could never keep a buffer although `max_retained` says it should.
     ///
     /// # Errors
     ///
-    /// A [`BuildError`] when `max_buffer_capacity` is below `buffer_capacity` and
-    /// `max_retained` is not 0.
+    /// A [`BuildError`] when `buffer_capacity` is above
+    /// [`MAX_BUFFER_CAPACITY`](Self::MAX_BUFFER_CAPACITY), or when `max_buffer_capacity` is
+    /// below `buffer_capacity` and `max_retained` is not 0.
     ///
     /// ```
     /// let err = boundpool::BufferPool::builder()
@@ -347,13 +387,19 @@ impl BufferPoolBuilder {
     /// ```
     pub fn try_build(self) -> Result<BufferPool, BuildError> {
         let c = &self.config;
+        if c.buffer_capacity > Self::MAX_BUFFER_CAPACITY {
+            return Err(BuildError::invalid(
+                "buffer_capacity is too large: use at most 1 GiB (BufferPoolBuilder::MAX_BUFFER_CAPACITY)",
+            ));
+        }
         if c.max_retained > 0 && c.max_buffer_capacity < c.buffer_capacity {
             return Err(BuildError::invalid(
                 "max_buffer_capacity is below buffer_capacity, so no buffer could ever be kept: \
                  raise max_buffer_capacity to at least buffer_capacity",
             ));
         }
-        Ok(self.build())
+        let core = Arc::new(Core::new(self.config));
+        Ok(BufferPool { core, slots: PerThread::new() })
     }
 }
 
@@ -371,7 +417,10 @@ pub struct BufferStats {
     pub hits: u64,
     /// `get` calls that allocated a new buffer.
     pub misses: u64,
-    /// Idle buffers held now.
+    /// Idle buffers held now. Exact while no other thread uses the pool; while others get
+    /// and return buffers, one that moves between a thread's slot and the shared queue during
+    /// the count may be counted twice or missed, so the figure can briefly read above
+    /// `max_retained`, which the pool itself never exceeds.
     pub retained: usize,
     /// Returned buffers dropped because their capacity was above `max_buffer_capacity` or
     /// below `buffer_capacity`.

@@ -202,3 +202,31 @@ pub fn assert_no_threads_named(prefix: &str) {
         thread::yield_now();
     }
 }
+
+/// How long the last test of a binary waits for the tests still running beside it.
+pub const OUTLIVE_LIMIT: Duration = Duration::from_secs(120);
+
+/// The leak check that ends every integration test binary, in the spirit of Go's goleak: no
+/// worker thread of any pool is alive once every test has ended, counted by the pool itself
+/// ([`boundpool::live_worker_threads`]), not guessed from thread names.
+///
+/// Call it from a test named `zzz_no_pool_thread_outlives_the_tests`: libtest starts tests in
+/// name order, so it starts last, and it waits (up to [`OUTLIVE_LIMIT`]) for the tests that
+/// still run beside it to end and shut their pools down. A pool that a test dropped or shut
+/// down has no live thread; one that a test forgot, or whose worker is stuck, keeps the count
+/// above zero and fails this test.
+pub fn assert_no_pool_thread_outlives_the_tests() {
+    let deadline = Instant::now() + OUTLIVE_LIMIT;
+    loop {
+        let live = boundpool::live_worker_threads();
+        if live == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{live} worker threads of some pool are still alive {OUTLIVE_LIMIT:?} after the last test started"
+        );
+        // Polling a count with a deadline, not synchronising: nothing here signals its end.
+        thread::sleep(Duration::from_millis(5));
+    }
+}
