@@ -45,8 +45,15 @@ fn a_real_closure_gives_a_consistent_report() {
         for r in &p.runs {
             assert!(r.throughput <= r.offered, "throughput {} over offered {}", r.throughput, r.offered);
             assert_eq!(r.completed, r.accepted, "graceful shutdown runs every accepted job");
+            // Within 10 % on a quiet machine; a run the report itself flags as disturbed (other
+            // processes took the CPU the sampler needed) gets 25 %.
             let ratio = r.little_ratio();
-            assert!((0.9..=1.1).contains(&ratio), "Little's law off by more than 10 %: {ratio}");
+            let tolerance = if r.disturbed() { 0.25 } else { 0.10 };
+            assert!(
+                (1.0 - tolerance..=1.0 + tolerance).contains(&ratio),
+                "Little's law off by more than {tolerance}: {ratio} (disturbed: {})",
+                r.disturbed()
+            );
             assert!(r.latency.p50 <= r.latency.p99 && r.latency.p99 <= r.latency.p999);
             completed += r.completed;
         }
