@@ -104,7 +104,9 @@
 //! [`BufferPool`] recycles byte buffers like Go's `sync.Pool`: `get` never blocks, each thread
 //! has a private fast path, retention is bounded and oversized buffers are dropped.
 //! [`ObjectPool`] bounds how many costly objects (connections, encoders, parsers) exist, with
-//! blocking, non-blocking and timed checkout and `reset`/`validate` hooks.
+//! blocking, non-blocking and timed checkout, `reset`/`validate`/`is_broken` hooks, creation
+//! retried with backoff through an outage (one attempt per free slot at a time), expiry and
+//! [`ObjectStats`]; it is tested holding real PostgreSQL connections.
 //!
 //! ```
 //! use boundpool::{BufferPool, ObjectPool};
@@ -150,8 +152,12 @@ pub use pool::{
 };
 
 pub use recycle::{
-    BufferPool, BufferPoolBuilder, BufferStats, ObjectPool, ObjectPoolBuilder, Pooled, PooledBuffer,
+    BufferPool, BufferPoolBuilder, BufferStats, ObjectPool, ObjectPoolBuilder, ObjectStats, Pooled,
+    PooledBuffer, DEFAULT_CREATE_RETRY,
 };
+
+#[doc(hidden)]
+pub use recycle::maintenance_threads;
 
 /// Internals exposed to the loom models only (built with `--cfg loom`); not part of the API.
 #[cfg(loom)]

@@ -79,6 +79,11 @@ mod real {
     pub(crate) fn wait_until<T>(cv: &Condvar, guard: &mut MutexGuard<'_, T>, deadline: Instant) -> bool {
         cv.wait_until(guard, deadline).timed_out()
     }
+
+    /// Sleeps for `d`: a backoff between attempts that wait on something outside the process.
+    pub(crate) fn pause(d: std::time::Duration) {
+        std::thread::sleep(d);
+    }
 }
 
 #[cfg(loom)]
@@ -161,6 +166,11 @@ mod model {
     pub(crate) fn wait_until<T>(cv: &Condvar, guard: &mut MutexGuard<'_, T>, _deadline: Instant) -> bool {
         cv.wait(guard);
         false
+    }
+
+    /// loom has no clock: a backoff pause is a yield, which lets other threads run in between.
+    pub(crate) fn pause(_d: std::time::Duration) {
+        loom::thread::yield_now();
     }
 
     /// A FIFO standing in for crossbeam's `SegQueue`. Like the lock-free queue, `pop` decides

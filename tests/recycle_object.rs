@@ -150,21 +150,24 @@ fn create_failure_holds_no_slot() {
     .max_live(1)
     .build()
     .unwrap();
-    match pool.get() {
-        Err(GetError::Create(e)) => assert_eq!(e, "refused"),
-        other => panic!("expected Create, got {other:?}"),
+    // try_get tries once: one error each, no slot kept.
+    for _ in 0..2 {
+        match pool.try_get() {
+            Err(GetError::Create(e)) => assert_eq!(e, "refused"),
+            other => panic!("expected Create, got {other:?}"),
+        }
+        assert_eq!(pool.live(), 0);
     }
-    assert!(matches!(pool.try_get(), Err(GetError::Create(_))));
-    assert_eq!(pool.live(), 0);
     assert_eq!(*pool.get().unwrap(), 5);
+    assert_eq!(pool.stats().create_errors, 2);
 }
 
 #[test]
-fn a_failed_create_for_a_waiter_passes_the_slot_on() {
-    let fail_next = Arc::new(AtomicUsize::new(0));
+fn a_waiter_gets_the_slot_when_a_failing_creation_gives_up() {
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let pool = ObjectPool::builder({
-        let fail_next = Arc::clone(&fail_next);
-        move || if fail_next.swap(0, Ordering::SeqCst) == 1 { Err("refused") } else { Ok(()) }
+        let failing = Arc::clone(&failing);
+        move || if failing.load(Ordering::SeqCst) { Err("refused") } else { Ok(()) }
     })
     .max_live(1)
     .build()
@@ -172,18 +175,20 @@ fn a_failed_create_for_a_waiter_passes_the_slot_on() {
     let held = pool.get().unwrap();
     let (tx, rx) = mpsc::channel();
     let mut threads = Vec::new();
-    for i in 0..2 {
+    for (i, patience) in [(0, Duration::from_millis(50)), (1, WAIT)] {
         let (theirs, tx) = (pool.clone(), tx.clone());
-        threads.push(thread::spawn(move || tx.send((i, theirs.get_timeout(WAIT).map(drop))).unwrap()));
+        threads.push(thread::spawn(move || tx.send((i, theirs.get_timeout(patience).map(drop))).unwrap()));
         wait_for(|| pool.waiters() == i + 1);
     }
-    fail_next.store(1, Ordering::SeqCst);
-    held.detach(); // frees the slot: the first waiter creates, and fails
-    let mut results = [rx.recv_timeout(WAIT).unwrap(), rx.recv_timeout(WAIT).unwrap()];
-    results.sort_by_key(|(i, _)| *i);
-    let [(_, first), (_, second)] = results;
+    failing.store(true, Ordering::SeqCst);
+    held.detach(); // frees the slot: the first waiter creates, and keeps failing until its deadline
+    let (i, first) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(i, 0);
     assert!(matches!(first, Err(GetError::Create("refused"))), "{first:?}");
-    assert!(second.is_ok(), "the second waiter got the slot back: {second:?}");
+    failing.store(false, Ordering::SeqCst);
+    let (i, second) = rx.recv_timeout(WAIT).unwrap();
+    assert_eq!(i, 1);
+    assert!(second.is_ok(), "the second waiter got the slot: {second:?}");
     for t in threads {
         t.join().unwrap();
     }
@@ -435,7 +440,10 @@ fn errors_display_and_debug() {
     let pool = ObjectPool::builder(|| Ok::<_, String>(1u8)).max_live(2).build().unwrap();
     let one = pool.get().unwrap();
     assert_eq!(format!("{one:?}"), "Pooled(1)");
-    assert_eq!(format!("{pool:?}"), "ObjectPool { max_live: 2, max_idle: 2, live: 1, idle: 0, waiters: 0 }");
+    assert_eq!(
+        format!("{pool:?}"),
+        "ObjectPool { name: \"boundpool-objects\", max_live: 2, max_idle: 2, live: 1, idle: 0, waiters: 0 }"
+    );
 }
 
 #[test]

@@ -26,9 +26,17 @@ fn pool(workers: usize, capacity: usize) -> Arc<ThreadPool> {
 
 /// The borrow's last state once the pool is shut down must be the retirement mark.
 fn assert_retired_after(borrowed: &AtomicUsize, pool: &ThreadPool) {
-    assert_eq!(borrowed.swap(RETIRED, Ordering::SeqCst), USED, "the scoped job ran before the scope returned");
+    assert_eq!(
+        borrowed.swap(RETIRED, Ordering::SeqCst),
+        USED,
+        "the scoped job ran before the scope returned"
+    );
     pool.shutdown();
-    assert_eq!(borrowed.load(Ordering::SeqCst), RETIRED, "a scoped job touched its borrow after the scope returned");
+    assert_eq!(
+        borrowed.load(Ordering::SeqCst),
+        RETIRED,
+        "a scoped job touched its borrow after the scope returned"
+    );
 }
 
 /// A scoped job in the queue, which the worker may take while the caller waits in the scope
@@ -95,7 +103,11 @@ fn a_scope_races_shutdown_now() {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert_eq!(borrowed.swap(RETIRED, Ordering::SeqCst), USED);
         assert_eq!(stopper.join().unwrap(), 0, "a scoped job is never handed back");
-        assert_eq!(borrowed.load(Ordering::SeqCst), RETIRED, "a scoped job touched its borrow after the scope returned");
+        assert_eq!(
+            borrowed.load(Ordering::SeqCst),
+            RETIRED,
+            "a scoped job touched its borrow after the scope returned"
+        );
     });
 }
 

@@ -3,17 +3,41 @@
 //! - `buffer.rs`: the buffer pool, its builder and its counters.
 //! - `pooled_buffer.rs`: a checked-out buffer and its return path.
 //! - `idle.rs`: where idle buffers wait: per-thread cells, the shared queue, retention credits.
-//! - `object.rs`: the bounded object pool, its builder and `Pooled`.
-//! - `waiters.rs`: the FIFO queue of blocked `ObjectPool::get` calls and the hand-off to them.
+//! - `object.rs`: the bounded object pool and its checkout calls.
+//! - `object_builder.rs`: its settings.
+//! - `waiters.rs`: its state under the lock: idle objects, the FIFO queue of blocked `get`
+//!   calls and the hand-off to them.
+//! - `checkout.rs`: expiry, validation, creation retried with backoff, and the return to the
+//!   idle list or a waiter.
+//! - `pooled.rs`: a checked-out object and its checks on return.
+//! - `object_stats.rs`: its counters.
+//! - `upkeep.rs`: what the maintenance thread does for an object pool.
+//! - `maintenance.rs`: the process's one maintenance thread, shared by every pool.
 
 mod buffer;
+mod checkout;
 mod idle;
+mod maintenance;
 mod object;
+mod object_builder;
+mod object_stats;
+mod pooled;
 mod pooled_buffer;
+mod upkeep;
 mod waiters;
 
 #[cfg(loom)]
 pub use self::buffer::BufferPoolProbe;
 pub use self::buffer::{BufferPool, BufferPoolBuilder, BufferStats};
-pub use self::object::{ObjectPool, ObjectPoolBuilder, Pooled};
+pub use self::object::{ObjectPool, DEFAULT_CREATE_RETRY};
+pub use self::object_builder::ObjectPoolBuilder;
+pub use self::object_stats::ObjectStats;
+pub use self::pooled::Pooled;
 pub use self::pooled_buffer::PooledBuffer;
+
+/// How many maintenance threads are alive now: 0 or 1. For tests of that bound; not part of
+/// the API.
+#[doc(hidden)]
+pub fn maintenance_threads() -> usize {
+    maintenance::running_threads()
+}

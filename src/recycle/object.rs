@@ -1,40 +1,74 @@
 //! `ObjectPool`: at most `max_live` objects, blocked callers served first come, first served.
+//!
+//! The pool's parts live in their own files: `waiters.rs` (the state under the lock and the
+//! hand-off to waiters), `checkout.rs` (expiry, validation and creation with retries),
+//! `pooled.rs` (the return path), `object_builder.rs` (settings), `upkeep.rs` (what the shared
+//! maintenance thread does for a pool) and `object_stats.rs` (counters).
 
-use super::waiters::{Grant, State};
-use crate::error::{BuildError, GetError};
+use super::maintenance::Registration;
+use super::object_stats::{Counters, ObjectStats};
+use super::pooled::Pooled;
+use super::waiters::State;
+use crate::error::GetError;
 use crate::sync::{wait_until, Arc, Mutex};
 use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-/// Default bound on objects alive at once.
-const DEFAULT_MAX_LIVE: usize = 16;
+pub(crate) type CreateFn<T, E> = Box<dyn Fn() -> Result<T, E> + Send + Sync>;
+pub(crate) type CheckFn<T> = Box<dyn Fn(&mut T) -> bool + Send + Sync>;
+pub(crate) type ResetFn<T> = Box<dyn Fn(&mut T) + Send + Sync>;
 
-type CreateFn<T, E> = Box<dyn Fn() -> Result<T, E> + Send + Sync>;
-type ResetFn<T> = Box<dyn Fn(&mut T) + Send + Sync>;
-type ValidateFn<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
+/// How long a `get` without a deadline of its own (`get` on a pool without
+/// [`wait_timeout`](crate::ObjectPoolBuilder::wait_timeout)) keeps retrying a `create` that
+/// fails, counted from the call: 30 seconds, as r2d2 and bb8 wait by default. After it, the
+/// last error is returned.
+pub const DEFAULT_CREATE_RETRY: Duration = Duration::from_secs(30);
 
 /// A bounded pool of reusable objects: connections, parsers, encoders, anything costly to make.
 ///
-/// At most [`max_live`](ObjectPoolBuilder::max_live) objects exist at once, idle and checked out
-/// together (default 16). When all are checked out, [`get`](Self::get) blocks until one comes
-/// back, [`try_get`](Self::try_get) returns [`GetError::Exhausted`] and
+/// At most [`max_live`](crate::ObjectPoolBuilder::max_live) objects exist at once, idle and
+/// checked out together (default 16). When all are checked out, [`get`](Self::get) blocks until
+/// one comes back, [`try_get`](Self::try_get) returns [`GetError::Exhausted`] and
 /// [`get_timeout`](Self::get_timeout) waits at most its timeout. Blocked callers are served in
 /// arrival order: what comes back is handed to the one that has waited longest, so none starves.
+/// An object returned while nobody waits goes to the idle list and wakes nobody.
 ///
 /// Objects are made by the `create` function given to [`builder`](Self::builder), lazily, when a
-/// `get` finds no idle object; `E` is its error type (`Infallible` by default). A returned
-/// object is passed to [`reset`](ObjectPoolBuilder::reset) and then kept idle, up to
-/// [`max_idle`](ObjectPoolBuilder::max_idle) of them (default: `max_live`); an idle object is
-/// passed to [`validate`](ObjectPoolBuilder::validate) before it is handed out, and replaced if
-/// that says no.
+/// `get` finds no idle object (or ahead of time, see
+/// [`min_idle`](crate::ObjectPoolBuilder::min_idle)); `E` is its error type (`Infallible` by
+/// default).
 ///
-/// A panic inside `create`, `reset` or `validate` reaches the caller of `get` or the code that
-/// dropped the [`Pooled`], and the object concerned is dropped; the pool itself stays fully
-/// usable and frees the object's live slot. The callbacks never run under the pool's lock.
+/// # Creation that fails
 ///
-/// A `get` on a pool whose every object is checked out by the calling thread blocks forever;
-/// use `try_get` or `get_timeout` where that can happen.
+/// A `get` that must create and sees `create` fail keeps its live slot and tries again with
+/// exponential backoff (5 ms doubling up to 250 ms) until its deadline, then returns
+/// [`GetError::Create`] with the last error. Its deadline is its own timeout (`get_timeout`),
+/// else the pool's [`wait_timeout`](crate::ObjectPoolBuilder::wait_timeout), else
+/// [`DEFAULT_CREATE_RETRY`] after the call. Because each attempt holds a live slot, at most one
+/// creation per free slot is in flight: an outage costs at most `max_live` connect attempts
+/// per backoff step, not one per caller. An object that comes back while a creation backs off
+/// is taken instead. [`try_get`](Self::try_get) tries once.
+///
+/// # Checks, expiry and the maintenance thread
+///
+/// A returned object is passed to [`is_broken`](crate::ObjectPoolBuilder::is_broken) (true drops
+/// it), then [`reset`](crate::ObjectPoolBuilder::reset), then kept idle, up to
+/// [`max_idle`](crate::ObjectPoolBuilder::max_idle). An idle object is passed to
+/// [`validate`](crate::ObjectPoolBuilder::validate) before it is handed out (only if idle at
+/// least [`validate_after`](crate::ObjectPoolBuilder::validate_after)), and replaced if that says
+/// no. An object older than [`max_lifetime`](crate::ObjectPoolBuilder::max_lifetime) or idle
+/// longer than [`idle_timeout`](crate::ObjectPoolBuilder::idle_timeout) is never handed out.
+/// Dropping expired idle objects and keeping [`min_idle`](crate::ObjectPoolBuilder::min_idle)
+/// objects ready is done by one maintenance thread shared by every pool in the process, which
+/// runs only while some live pool has one of those settings.
+///
+/// A panic inside `create`, `reset`, `validate` or `is_broken` reaches the caller of `get` or
+/// the code that dropped the [`Pooled`], and the object concerned is dropped; the pool itself
+/// stays fully usable and frees the object's live slot. The callbacks never run under the
+/// pool's lock.
+///
+/// A `get` on a pool whose every object is checked out by the calling thread blocks forever
+/// (unless the pool has a `wait_timeout`); use `try_get` or `get_timeout` where that can happen.
 ///
 /// ```
 /// use boundpool::{GetError, ObjectPool};
@@ -54,20 +88,58 @@ type ValidateFn<T> = Box<dyn Fn(&T) -> bool + Send + Sync>;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct ObjectPool<T, E = std::convert::Infallible> {
-    inner: Arc<Inner<T, E>>,
+    pub(crate) inner: Arc<Inner<T, E>>,
 }
 
-struct Inner<T, E> {
-    state: Mutex<State<T>>,
-    create: CreateFn<T, E>,
-    reset: Option<ResetFn<T>>,
-    validate: Option<ValidateFn<T>>,
-    max_live: usize,
-    max_idle: usize,
+/// Settings fixed when the pool is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) name: String,
+    pub(crate) max_live: usize,
+    pub(crate) max_idle: usize,
+    pub(crate) min_idle: usize,
+    pub(crate) max_lifetime: Option<Duration>,
+    pub(crate) idle_timeout: Option<Duration>,
+    pub(crate) validate_after: Option<Duration>,
+    pub(crate) wait_timeout: Option<Duration>,
+}
+
+impl Config {
+    /// Whether checkout needs the clock: an expiry or a validation threshold is set.
+    pub(crate) fn clock_on_checkout(&self) -> bool {
+        self.max_lifetime.is_some() || self.idle_timeout.is_some() || self.validate_after.is_some()
+    }
+
+    /// Whether a returned object needs its return time: something judges idle time.
+    pub(crate) fn clock_on_return(&self) -> bool {
+        self.idle_timeout.is_some() || self.validate_after.is_some()
+    }
+
+    /// Whether the shared maintenance thread has work for this pool.
+    pub(crate) fn needs_maintenance(&self) -> bool {
+        self.max_lifetime.is_some() || self.idle_timeout.is_some() || self.min_idle > 0
+    }
+}
+
+pub(crate) struct Inner<T, E> {
+    pub(crate) state: Mutex<State<T>>,
+    pub(crate) create: CreateFn<T, E>,
+    pub(crate) reset: Option<ResetFn<T>>,
+    pub(crate) validate: Option<CheckFn<T>>,
+    pub(crate) is_broken: Option<CheckFn<T>>,
+    pub(crate) config: Config,
+    pub(crate) counters: Counters,
+    /// When the pool was built: the stamp given to objects when no setting needs the clock.
+    pub(crate) epoch: Instant,
+    /// Backoff of the maintenance thread's `min_idle` creations after a failure.
+    pub(crate) upkeep_backoff: Mutex<Duration>,
+    /// Keeps the pool on the maintenance thread's list while it exists.
+    pub(crate) _registration: Option<Registration>,
 }
 
 /// How long a `get` may wait.
-enum Wait {
+#[derive(Clone, Copy)]
+pub(crate) enum Wait {
     No,
     Forever,
     Until(Instant),
@@ -78,25 +150,27 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     ///
     /// ```
     /// let pool = boundpool::ObjectPool::builder(|| "db".parse::<std::net::IpAddr>()).build()?;
-    /// assert!(matches!(pool.get(), Err(boundpool::GetError::Create(_))));
+    /// assert!(matches!(pool.try_get(), Err(boundpool::GetError::Create(_))));
     /// assert_eq!(pool.live(), 0); // the failed attempt holds no slot
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
-    pub fn builder(create: impl Fn() -> Result<T, E> + Send + Sync + 'static) -> ObjectPoolBuilder<T, E> {
-        ObjectPoolBuilder {
-            create: Box::new(create),
-            reset: None,
-            validate: None,
-            max_live: DEFAULT_MAX_LIVE,
-            max_idle: None,
-        }
+    pub fn builder(
+        create: impl Fn() -> Result<T, E> + Send + Sync + 'static,
+    ) -> crate::ObjectPoolBuilder<T, E> {
+        crate::ObjectPoolBuilder::new(Box::new(create))
     }
 
     /// An object, blocking while `max_live` objects are checked out.
     ///
+    /// Waits for an object as long as it takes, unless the pool has a
+    /// [`wait_timeout`](crate::ObjectPoolBuilder::wait_timeout). A `create` that keeps failing
+    /// is retried with backoff until that timeout, or [`DEFAULT_CREATE_RETRY`] (30 s) after the
+    /// call when the pool has none.
+    ///
     /// # Errors
     ///
-    /// [`GetError::Create`] when `create` fails; that attempt holds no live slot.
+    /// [`GetError::Create`] with the last error when `create` kept failing until the deadline;
+    /// [`GetError::Timeout`] when the pool's `wait_timeout` passed in line. Neither holds a slot.
     ///
     /// # Panics
     ///
@@ -114,15 +188,21 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get(&self) -> Result<Pooled<T, E>, GetError<E>> {
-        self.acquire(Wait::Forever)
+        let called = Instant::now();
+        let wait = match self.inner.config.wait_timeout.and_then(|d| called.checked_add(d)) {
+            Some(deadline) => Wait::Until(deadline),
+            None => Wait::Forever,
+        };
+        self.acquire(wait, called)
     }
 
-    /// An object if one can be had without waiting.
+    /// An object if one can be had without waiting: an idle one, or a new one made with one
+    /// call of `create`.
     ///
     /// # Errors
     ///
     /// [`GetError::Exhausted`] when `max_live` objects are checked out (or others are already
-    /// waiting for one); [`GetError::Create`] when `create` fails.
+    /// waiting for one); [`GetError::Create`] when the one attempt to create fails.
     ///
     /// # Panics
     ///
@@ -138,15 +218,15 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn try_get(&self) -> Result<Pooled<T, E>, GetError<E>> {
-        self.acquire(Wait::No)
+        self.acquire(Wait::No, self.inner.epoch)
     }
 
-    /// An object, waiting at most `timeout` for one to come free.
+    /// An object, waiting at most `timeout` for one to come free or to be created.
     ///
     /// # Errors
     ///
-    /// [`GetError::Timeout`] when none came free in time; [`GetError::Create`] when `create`
-    /// fails.
+    /// [`GetError::Timeout`] when none came free in time; [`GetError::Create`] with the last
+    /// error when `create` kept failing until the timeout.
     ///
     /// # Panics
     ///
@@ -164,10 +244,11 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<Pooled<T, E>, GetError<E>> {
+        let called = Instant::now();
         // A timeout too large to add to the clock is as good as none.
-        match Instant::now().checked_add(timeout) {
-            Some(deadline) => self.acquire(Wait::Until(deadline)),
-            None => self.acquire(Wait::Forever),
+        match called.checked_add(timeout) {
+            Some(deadline) => self.acquire(Wait::Until(deadline), called),
+            None => self.acquire(Wait::Forever, called),
         }
     }
 
@@ -208,17 +289,67 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
         self.inner.state.lock().waiters()
     }
 
-    fn acquire(&self, wait: Wait) -> Result<Pooled<T, E>, GetError<E>> {
+    /// The pool's name, from [`ObjectPoolBuilder::name`](crate::ObjectPoolBuilder::name).
+    ///
+    /// ```
+    /// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(1u8)).name("orders-db").build()?;
+    /// assert_eq!(pool.name(), "orders-db");
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.inner.config.name
+    }
+
+    /// A snapshot of what exists now and what happened since the pool was built.
+    ///
+    /// ```
+    /// use boundpool::ObjectPool;
+    /// use std::time::Duration;
+    ///
+    /// let pool = ObjectPool::builder(|| Ok::<_, std::io::Error>(1u8)).max_live(1).build()?;
+    /// let held = pool.get()?;
+    /// assert!(pool.get_timeout(Duration::from_millis(5)).is_err());
+    /// drop(held);
+    /// let stats = pool.stats();
+    /// assert_eq!((stats.live, stats.idle, stats.checkouts, stats.timeouts), (1, 1, 1, 1));
+    /// assert_eq!(stats.waited, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stats(&self) -> ObjectStats {
+        let mut stats = {
+            let state = self.inner.state.lock();
+            ObjectStats {
+                live: state.live,
+                idle: state.idle.len(),
+                waiting: state.waiters(),
+                ..Default::default()
+            }
+        };
+        self.inner.counters.fill(&mut stats);
+        stats
+    }
+
+    /// Runs one round of the maintenance thread's work for this pool on the calling thread.
+    /// For the loom models, which have no background thread.
+    #[cfg(loom)]
+    #[doc(hidden)]
+    pub fn maintain_now(&self) {
+        self.inner.upkeep(Instant::now());
+    }
+
+    fn acquire(&self, wait: Wait, called: Instant) -> Result<Pooled<T, E>, GetError<E>> {
+        let inner = &*self.inner;
         let grant = {
-            let mut state = self.inner.state.lock();
-            match state.grant_now(self.inner.max_live) {
+            let mut state = inner.state.lock();
+            match state.grant_now(inner.config.max_live) {
                 Some(grant) => grant,
                 None => {
                     if let Wait::No = wait {
                         return Err(GetError::Exhausted);
                     }
+                    let in_line = Instant::now();
                     let (ticket, wake) = state.enqueue();
-                    loop {
+                    let grant = loop {
                         if let Some(grant) = state.take_grant(ticket) {
                             break grant;
                         }
@@ -229,93 +360,23 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
                                         break grant;
                                     }
                                     state.leave(ticket);
+                                    drop(state);
+                                    inner.counters.add_wait(in_line.elapsed());
+                                    inner.counters.timeouts.add(1);
                                     return Err(GetError::Timeout);
                                 }
                             }
                             _ => wake.wait(&mut state),
                         }
-                    }
+                    };
+                    drop(state);
+                    inner.counters.add_wait(in_line.elapsed());
+                    grant
                 }
             }
         };
-        self.inner.realize(grant).map(|obj| Pooled { obj: Some(obj), inner: Arc::clone(&self.inner) })
-    }
-}
-
-impl<T, E> Inner<T, E> {
-    /// Turns a grant into a ready object. The caller holds one live slot from the moment it got
-    /// the grant; on error or panic that slot is given back.
-    fn realize(&self, mut grant: Grant<T>) -> Result<T, GetError<E>> {
-        let mut slot = SlotGuard { inner: self, armed: true };
-        loop {
-            match grant {
-                Grant::Object(obj) => {
-                    if self.validate.as_ref().map_or(true, |validate| validate(&obj)) {
-                        slot.armed = false;
-                        return Ok(obj);
-                    }
-                    drop(obj);
-                    // Replace the failed object with another idle one, or make a new one. While
-                    // idle objects exist nobody waits, so its slot is simply given up.
-                    let mut state = self.state.lock();
-                    grant = match state.idle.pop() {
-                        Some(next) => {
-                            state.live -= 1;
-                            Grant::Object(next)
-                        }
-                        None => Grant::Slot,
-                    };
-                }
-                Grant::Slot => {
-                    return match (self.create)() {
-                        Ok(obj) => {
-                            slot.armed = false;
-                            Ok(obj)
-                        }
-                        // `slot` gives the live slot back as it drops.
-                        Err(e) => Err(GetError::Create(e)),
-                    };
-                }
-            }
-        }
-    }
-
-    /// Takes back a checked-out object: to the longest waiter, to the idle list, or dropped.
-    fn put_back(&self, obj: T) {
-        let surplus = {
-            let mut state = self.state.lock();
-            match state.hand_off(Grant::Object(obj)) {
-                Ok(()) => return,
-                Err(Grant::Object(obj)) if state.idle.len() < self.max_idle => {
-                    state.idle.push(obj);
-                    return;
-                }
-                Err(grant) => grant,
-            }
-        };
-        // Dropped outside the lock (its Drop may be slow or panic) and before its slot is
-        // freed, so that at no moment more than max_live objects exist.
-        let slot = SlotGuard { inner: self, armed: true };
-        drop(surplus);
-        drop(slot);
-    }
-
-    fn release_slot(&self) {
-        self.state.lock().release_slot();
-    }
-}
-
-/// Gives a live slot back if dropped armed: on a failed creation or during a panic's unwinding.
-struct SlotGuard<'a, T, E> {
-    inner: &'a Inner<T, E>,
-    armed: bool,
-}
-
-impl<T, E> Drop for SlotGuard<'_, T, E> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.inner.release_slot();
-        }
+        let (obj, born) = inner.realize(grant, wait, called)?;
+        Ok(Pooled::new(obj, born, Arc::clone(&self.inner)))
     }
 }
 
@@ -339,230 +400,12 @@ impl<T, E> fmt::Debug for ObjectPool<T, E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.inner.state.lock();
         f.debug_struct("ObjectPool")
-            .field("max_live", &self.inner.max_live)
-            .field("max_idle", &self.inner.max_idle)
+            .field("name", &self.inner.config.name)
+            .field("max_live", &self.inner.config.max_live)
+            .field("max_idle", &self.inner.config.max_idle)
             .field("live", &state.live)
             .field("idle", &state.idle.len())
             .field("waiters", &state.waiters())
             .finish()
-    }
-}
-
-/// Settings for an [`ObjectPool`]; start from [`ObjectPool::builder`].
-///
-/// ```
-/// use boundpool::ObjectPool;
-///
-/// let pool = ObjectPool::builder(|| Ok::<_, std::io::Error>(String::with_capacity(256)))
-///     .max_live(8)
-///     .max_idle(4)
-///     .reset(|s| s.clear())
-///     .validate(|s| s.capacity() >= 256)
-///     .build()?;
-/// assert_eq!(pool.live(), 0); // objects are made on demand
-/// # Ok::<(), boundpool::BuildError>(())
-/// ```
-pub struct ObjectPoolBuilder<T, E = std::convert::Infallible> {
-    create: CreateFn<T, E>,
-    reset: Option<ResetFn<T>>,
-    validate: Option<ValidateFn<T>>,
-    max_live: usize,
-    max_idle: Option<usize>,
-}
-
-impl<T, E> ObjectPoolBuilder<T, E> {
-    /// Bound on objects alive at once, idle and checked out together (default 16). Must be at
-    /// least 1.
-    ///
-    /// ```
-    /// let err = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(())).max_live(0).build().unwrap_err();
-    /// assert!(err.to_string().contains("set max_live to 1 or more"));
-    /// ```
-    pub fn max_live(mut self, n: usize) -> Self {
-        self.max_live = n;
-        self
-    }
-
-    /// Bound on idle objects kept (default: the same as `max_live`); a returned object beyond
-    /// it is dropped. 0 keeps none. Must not exceed `max_live`.
-    ///
-    /// ```
-    /// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(())).max_idle(0).build()?;
-    /// drop(pool.get()?);
-    /// assert_eq!((pool.idle(), pool.live()), (0, 0));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn max_idle(mut self, n: usize) -> Self {
-        self.max_idle = Some(n);
-        self
-    }
-
-    /// Runs on every returned object before it is kept or handed on, on the thread that drops
-    /// the [`Pooled`]. If it panics, the object is dropped and its slot freed. An object dropped
-    /// while its thread is already panicking is not reset but dropped.
-    ///
-    /// ```
-    /// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(Vec::<u8>::new()))
-    ///     .reset(|v| v.clear())
-    ///     .build()?;
-    /// pool.get()?.push(1);
-    /// assert!(pool.get()?.is_empty());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn reset(mut self, f: impl Fn(&mut T) + Send + Sync + 'static) -> Self {
-        self.reset = Some(Box::new(f));
-        self
-    }
-
-    /// Runs on an idle object before it is handed out; `false` drops it and the `get` takes
-    /// another idle object or makes a new one. Fresh objects are not validated.
-    ///
-    /// ```
-    /// use std::sync::atomic::{AtomicU32, Ordering};
-    ///
-    /// let made = std::sync::Arc::new(AtomicU32::new(0));
-    /// let counter = made.clone();
-    /// let pool = boundpool::ObjectPool::builder(move || Ok::<_, std::io::Error>(counter.fetch_add(1, Ordering::Relaxed)))
-    ///     .validate(|n| *n > 0) // object 0 is "broken"
-    ///     .build()?;
-    /// drop(pool.get()?); // makes object 0
-    /// assert_eq!(*pool.get()?, 1); // 0 fails validation and is replaced
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn validate(mut self, f: impl Fn(&T) -> bool + Send + Sync + 'static) -> Self {
-        self.validate = Some(Box::new(f));
-        self
-    }
-
-    /// Builds the pool. No object is made yet.
-    ///
-    /// # Errors
-    ///
-    /// A [`BuildError`] saying what to change when `max_live` is 0 or `max_idle` exceeds
-    /// `max_live`.
-    ///
-    /// ```
-    /// let err = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(()))
-    ///     .max_live(2)
-    ///     .max_idle(3)
-    ///     .build()
-    ///     .unwrap_err();
-    /// assert!(err.to_string().contains("max_idle"));
-    /// ```
-    pub fn build(self) -> Result<ObjectPool<T, E>, BuildError> {
-        if self.max_live == 0 {
-            return Err(BuildError::invalid(
-                "max_live is 0, so the pool could never hand out an object: set max_live to 1 or more",
-            ));
-        }
-        let max_idle = self.max_idle.unwrap_or(self.max_live);
-        if max_idle > self.max_live {
-            return Err(BuildError::invalid(
-                "max_idle is above max_live, but idle objects count toward max_live: \
-                 lower max_idle to max_live or less",
-            ));
-        }
-        Ok(ObjectPool {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State::new(max_idle)),
-                create: self.create,
-                reset: self.reset,
-                validate: self.validate,
-                max_live: self.max_live,
-                max_idle,
-            }),
-        })
-    }
-}
-
-impl<T, E> fmt::Debug for ObjectPoolBuilder<T, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ObjectPoolBuilder")
-            .field("max_live", &self.max_live)
-            .field("max_idle", &self.max_idle)
-            .field("reset", &self.reset.is_some())
-            .field("validate", &self.validate.is_some())
-            .finish_non_exhaustive()
-    }
-}
-
-/// An object checked out of an [`ObjectPool`]. Dereferences to `T`; goes back to the pool when
-/// dropped (through `reset`), or leaves it for good with [`detach`](Self::detach).
-///
-/// ```
-/// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(String::new())).build()?;
-/// let mut s = pool.get()?;
-/// s.push_str("in use");
-/// assert_eq!(s.len(), 6);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub struct Pooled<T, E = std::convert::Infallible> {
-    /// `None` only after `detach` or during drop.
-    obj: Option<T>,
-    inner: Arc<Inner<T, E>>,
-}
-
-impl<T, E> Pooled<T, E> {
-    /// Keeps the object: it never returns, and its live slot is freed at once for the pool to
-    /// make another.
-    ///
-    /// ```
-    /// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(7u8)).max_live(1).build()?;
-    /// let mine: u8 = pool.get()?.detach();
-    /// assert_eq!((mine, pool.live()), (7, 0));
-    /// assert!(pool.try_get().is_ok());
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn detach(mut self) -> T {
-        let obj = self.obj.take().expect("a Pooled holds its object until dropped or detached");
-        self.inner.release_slot();
-        obj
-    }
-}
-
-impl<T, E> Deref for Pooled<T, E> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        self.obj.as_ref().expect("a Pooled holds its object until dropped or detached")
-    }
-}
-
-impl<T, E> DerefMut for Pooled<T, E> {
-    fn deref_mut(&mut self) -> &mut T {
-        self.obj.as_mut().expect("a Pooled holds its object until dropped or detached")
-    }
-}
-
-impl<T: fmt::Debug, E> fmt::Debug for Pooled<T, E> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.obj {
-            Some(obj) => f.debug_tuple("Pooled").field(obj).finish(),
-            None => f.write_str("Pooled(..)"),
-        }
-    }
-}
-
-impl<T, E> Drop for Pooled<T, E> {
-    fn drop(&mut self) {
-        // Declared before the object so that, unwinding from a panicking reset, the object is
-        // dropped first and its slot freed after: never more than max_live objects exist.
-        let mut slot = SlotGuard { inner: &self.inner, armed: true };
-        let Some(mut obj) = self.obj.take() else {
-            slot.armed = false;
-            return;
-        };
-        if std::thread::panicking() {
-            // A panic is unwinding through the code that used the object: it may be half-way
-            // through an update, and a panicking reset here would abort. Drop it.
-            drop(obj);
-            return;
-        }
-        if let Some(reset) = &self.inner.reset {
-            // If this panics, `obj` is dropped by the unwinding and `slot` frees its slot.
-            reset(&mut obj);
-        }
-        slot.armed = false;
-        self.inner.put_back(obj);
     }
 }

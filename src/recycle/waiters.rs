@@ -4,22 +4,38 @@
 //! A `get` that finds every live slot taken joins the back of `queue` with a ticket and a
 //! condition variable of its own, then sleeps. Whatever frees up is handed to the *front* of the
 //! queue directly, under the lock: a returned object as [`Grant::Object`], a freed live slot (an
-//! object detached, dropped, or a failed creation) as [`Grant::Slot`]. The waiter finds its grant
-//! by ticket when it wakes. Because a grant is placed before the waiter is woken, a wake-up can
-//! be neither lost nor stolen by a newcomer, and nobody waits behind a later arrival.
+//! object detached, discarded, found broken or expired, or a creation given up) as
+//! [`Grant::Slot`]. The waiter finds its grant by ticket when it wakes. Because a grant is
+//! placed before the waiter is woken, a wake-up can be neither lost nor stolen by a newcomer,
+//! and nobody waits behind a later arrival. An object returned while nobody waits goes to the
+//! idle list and wakes nobody.
 //!
 //! Invariants while the lock is not held: if `queue` is not empty then `idle` is empty and
 //! `live == max_live` (everything that frees up goes to the queue first). `live` counts idle
-//! objects, checked-out objects, objects being created or validated, and granted slots and
-//! objects not yet picked up.
+//! objects, checked-out objects, objects being created or validated (including a creation that
+//! is backing off between failed attempts: it keeps its slot, which is what bounds creations in
+//! flight to the free slots), and granted slots and objects not yet picked up.
+//!
+//! Idle objects are taken from the back (the most recently returned, still warm) and expire
+//! from the front (the longest idle).
 
 use crate::sync::{Arc, Condvar};
 use std::collections::VecDeque;
+use std::time::Instant;
+
+/// An idle object with the two instants its expiry is judged by.
+pub(crate) struct Idle<T> {
+    pub(crate) obj: T,
+    /// When `create` returned it.
+    pub(crate) born: Instant,
+    /// When it was last returned (or made).
+    pub(crate) since: Instant,
+}
 
 /// What a waiter is given.
 pub(crate) enum Grant<T> {
-    /// An idle object, still to be validated.
-    Object(T),
+    /// An idle object, still to be checked for expiry and validated.
+    Object(Idle<T>),
     /// A live slot: the waiter creates the object.
     Slot,
 }
@@ -30,7 +46,7 @@ struct Waiter {
 }
 
 pub(crate) struct State<T> {
-    pub(crate) idle: Vec<T>,
+    pub(crate) idle: VecDeque<Idle<T>>,
     pub(crate) live: usize,
     queue: VecDeque<Waiter>,
     granted: Vec<(u64, Grant<T>)>,
@@ -40,7 +56,7 @@ pub(crate) struct State<T> {
 impl<T> State<T> {
     pub(crate) fn new(max_idle: usize) -> Self {
         State {
-            idle: Vec::with_capacity(max_idle.min(64)),
+            idle: VecDeque::with_capacity(max_idle.min(64)),
             live: 0,
             queue: VecDeque::new(),
             granted: Vec::new(),
@@ -57,8 +73,8 @@ impl<T> State<T> {
         if !self.queue.is_empty() {
             return None;
         }
-        if let Some(obj) = self.idle.pop() {
-            return Some(Grant::Object(obj));
+        if let Some(idle) = self.idle.pop_back() {
+            return Some(Grant::Object(idle));
         }
         if self.live < max_live {
             self.live += 1;
@@ -103,7 +119,17 @@ impl<T> State<T> {
     /// Gives back a live slot: to the longest waiter, or to nobody.
     pub(crate) fn release_slot(&mut self) {
         if self.hand_off(Grant::Slot).is_err() {
+            debug_assert!(self.live > 0, "a live slot released twice");
             self.live -= 1;
         }
+    }
+
+    /// Swaps a slot held by a creation that is backing off for an idle object, if one is
+    /// there. Nobody waits while an object is idle, so the slot is simply given up.
+    pub(crate) fn trade_slot_for_idle(&mut self) -> Option<Idle<T>> {
+        let idle = self.idle.pop_back()?;
+        debug_assert!(self.queue.is_empty(), "an idle object while callers wait");
+        self.live -= 1;
+        Some(idle)
     }
 }
