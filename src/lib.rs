@@ -139,6 +139,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod error;
+mod maintenance;
 mod pool;
 mod recycle;
 mod sync;
@@ -147,8 +148,9 @@ pub use error::{
     BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
 };
 pub use pool::{
-    Builder, CancelToken, JobHandle, LatencyHistogram, PendingJob, Scope, ScopedJobHandle, ShutdownReport,
-    Stats, ThreadPool, TryScope, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+    Builder, CancelToken, JobBuilder, JobHandle, LatencyHistogram, PendingJob, PoolDump, RunningJob, Scope,
+    ScopedJobHandle, ShutdownReport, SlowJob, Stats, ThreadPool, TryScope, WorkerDump,
+    DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };
 
 pub use recycle::{
@@ -156,8 +158,12 @@ pub use recycle::{
     PooledBuffer, DEFAULT_CREATE_RETRY,
 };
 
+/// How many maintenance threads are alive now: 0 or 1. For tests of that bound; not part of
+/// the API.
 #[doc(hidden)]
-pub use recycle::maintenance_threads;
+pub fn maintenance_threads() -> usize {
+    maintenance::running_threads()
+}
 
 /// Internals exposed to the loom models only (built with `--cfg loom`); not part of the API.
 #[cfg(loom)]

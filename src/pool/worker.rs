@@ -55,10 +55,13 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
     // Emptied boxes of handle-less jobs, handed back to submitters a batch at a time.
     let mut spent = Vec::new();
     while let Some(queued) = shared.queue.pop(index, &parker) {
-        let (job, at) = queued.into_parts();
+        let (job, at, name) = queued.into_parts();
+        let started = shared.activity.begin(index, name);
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
-        if let Ok(Some(spare)) = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at))) {
+        let ran = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at)));
+        shared.activity.end(index, started);
+        if let Ok(Some(spare)) = ran {
             shared.spares.keep(&mut spent, spare);
         }
     }

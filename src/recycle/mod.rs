@@ -12,12 +12,10 @@
 //! - `pooled.rs`: a checked-out object and its checks on return.
 //! - `object_stats.rs`: its counters.
 //! - `upkeep.rs`: what the maintenance thread does for an object pool.
-//! - `maintenance.rs`: the process's one maintenance thread, shared by every pool.
 
 mod buffer;
 mod checkout;
 mod idle;
-mod maintenance;
 mod object;
 mod object_builder;
 mod object_stats;
@@ -34,10 +32,3 @@ pub use self::object_builder::ObjectPoolBuilder;
 pub use self::object_stats::ObjectStats;
 pub use self::pooled::Pooled;
 pub use self::pooled_buffer::PooledBuffer;
-
-/// How many maintenance threads are alive now: 0 or 1. For tests of that bound; not part of
-/// the API.
-#[doc(hidden)]
-pub fn maintenance_threads() -> usize {
-    maintenance::running_threads()
-}

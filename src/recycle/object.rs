@@ -5,11 +5,11 @@
 //! `pooled.rs` (the return path), `object_builder.rs` (settings), `upkeep.rs` (what the shared
 //! maintenance thread does for a pool) and `object_stats.rs` (counters).
 
-use super::maintenance::Registration;
 use super::object_stats::{Counters, ObjectStats};
 use super::pooled::Pooled;
 use super::waiters::State;
 use crate::error::GetError;
+use crate::maintenance::Registration;
 use crate::sync::{wait_until, Arc, Mutex};
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -1,10 +1,10 @@
 //! `ObjectPoolBuilder`: the settings of an [`ObjectPool`] and their checks.
 
-use super::maintenance;
 use super::object::{CheckFn, Config, CreateFn, Inner, ObjectPool, ResetFn};
 use super::object_stats::Counters;
 use super::waiters::State;
 use crate::error::BuildError;
+use crate::maintenance;
 use crate::sync::{Arc, Mutex, Weak};
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -15,8 +15,8 @@
 //! refill gives its slot back and the next one waits a backoff (doubling up to 1 s).
 
 use super::checkout::{SlotGuard, BACKOFF_FIRST};
-use super::maintenance::Task;
 use super::object::Inner;
+use crate::maintenance::Task;
 use std::time::{Duration, Instant};
 
 /// Longest pause between two failed `min_idle` refills.
