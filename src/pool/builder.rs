@@ -353,6 +353,11 @@ impl Builder {
             }
         }
         let watch = shared.slow_job.is_some().then(|| watchdog::register(&shared));
-        Ok(ThreadPool { shared, _watch: watch })
+        Ok(ThreadPool {
+            #[cfg(feature = "metrics")]
+            metrics: super::metrics::Published::start(&shared),
+            shared,
+            _watch: watch,
+        })
     }
 }

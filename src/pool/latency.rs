@@ -318,6 +318,21 @@ impl LatencyHistogram {
     }
 }
 
+#[cfg(feature = "metrics")]
+impl LatencyHistogram {
+    /// Calls `f(value in seconds, count)` for each bucket's values recorded here but not in
+    /// `earlier` (an earlier snapshot of the same recorders), at the bucket's midpoint.
+    pub(crate) fn since(&self, earlier: &LatencyHistogram, mut f: impl FnMut(f64, u64)) {
+        for (bucket, &n) in self.counts.iter().enumerate() {
+            let new = n.saturating_sub(earlier.counts.get(bucket).copied().unwrap_or(0));
+            if new > 0 {
+                let (low, high) = bounds_of(bucket);
+                f((low + (high - low) / 2) as f64 / 1e9, new);
+            }
+        }
+    }
+}
+
 impl fmt::Debug for LatencyHistogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LatencyHistogram")

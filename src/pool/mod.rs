@@ -11,6 +11,8 @@ mod handle;
 mod job;
 mod job_builder;
 mod latency;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod queue;
 mod scope;
 mod shutdown;
@@ -168,6 +170,9 @@ pub struct ThreadPool {
     shared: Arc<Shared>,
     /// Keeps the watchdog on the maintenance thread while the pool lives.
     _watch: Option<Registration>,
+    /// Publishes the pool's figures while it lives.
+    #[cfg(feature = "metrics")]
+    metrics: metrics::Published,
 }
 
 impl ThreadPool {
@@ -640,6 +645,8 @@ impl ThreadPool {
         let pending = self.shared.drain();
         // Waiting forever cannot time out.
         let _ = self.shared.finish(Wait::Forever);
+        #[cfg(feature = "metrics")]
+        self.metrics.publish();
         pending
     }
 }

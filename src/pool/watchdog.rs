@@ -87,6 +87,8 @@ impl Task for Shared {
                 name: sample.name,
                 running_for: sample.running_for,
             };
+            #[cfg(feature = "metrics")]
+            metrics::counter!("boundpool_jobs_slow_total", "pool" => self.name.clone()).increment(1);
             #[cfg(feature = "tracing")]
             tracing::warn!(pool = %self.name, worker, job = ?slow.name, running_for = ?slow.running_for, "slow job");
             if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| (watch.hook)(&slow))) {

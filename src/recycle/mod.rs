@@ -1,6 +1,7 @@
 //! Recyclers: [`BufferPool`] for byte buffers and [`ObjectPool`] for anything costly to make.
 //!
 //! - `buffer.rs`: the buffer pool, its builder and its counters.
+//! - `buffer_metrics.rs`: its figures published through the `metrics` facade (feature `metrics`).
 //! - `pooled_buffer.rs`: a checked-out buffer and its return path.
 //! - `idle.rs`: where idle buffers wait: per-thread cells, the shared queue, retention credits.
 //! - `object.rs`: the bounded object pool and its checkout calls.
@@ -11,13 +12,18 @@
 //!   idle list or a waiter.
 //! - `pooled.rs`: a checked-out object and its checks on return.
 //! - `object_stats.rs`: its counters.
+//! - `object_metrics.rs`: its figures published through the `metrics` facade (feature `metrics`).
 //! - `upkeep.rs`: what the maintenance thread does for an object pool.
 
 mod buffer;
+#[cfg(feature = "metrics")]
+mod buffer_metrics;
 mod checkout;
 mod idle;
 mod object;
 mod object_builder;
+#[cfg(feature = "metrics")]
+mod object_metrics;
 mod object_stats;
 mod pooled;
 mod pooled_buffer;

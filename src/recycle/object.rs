@@ -135,6 +135,26 @@ pub(crate) struct Inner<T, E> {
     pub(crate) upkeep_backoff: Mutex<Duration>,
     /// Keeps the pool on the maintenance thread's list while it exists.
     pub(crate) _registration: Option<Registration>,
+    /// The checkouts that waited and their total wait, as last published.
+    #[cfg(feature = "metrics")]
+    pub(crate) published: Mutex<(u64, Duration)>,
+}
+
+impl<T, E> Inner<T, E> {
+    /// The pool's figures now.
+    pub(crate) fn stats(&self) -> ObjectStats {
+        let mut stats = {
+            let state = self.state.lock();
+            ObjectStats {
+                live: state.live,
+                idle: state.idle.len(),
+                waiting: state.waiters(),
+                ..Default::default()
+            }
+        };
+        self.counters.fill(&mut stats);
+        stats
+    }
 }
 
 /// How long a `get` may wait.
@@ -316,17 +336,7 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stats(&self) -> ObjectStats {
-        let mut stats = {
-            let state = self.inner.state.lock();
-            ObjectStats {
-                live: state.live,
-                idle: state.idle.len(),
-                waiting: state.waiters(),
-                ..Default::default()
-            }
-        };
-        self.inner.counters.fill(&mut stats);
-        stats
+        self.inner.stats()
     }
 
     /// Runs one round of the maintenance thread's work for this pool on the calling thread.

@@ -323,7 +323,9 @@ impl<T, E> ObjectPoolBuilder<T, E> {
         };
         let (create, reset, validate, is_broken) = (self.create, self.reset, self.validate, self.is_broken);
         let inner = Arc::new_cyclic(|me: &Weak<Inner<T, E>>| {
-            let registration = config.needs_maintenance().then(|| maintenance::register(me.clone()));
+            // With the `metrics` feature, every pool is on the maintenance thread to publish.
+            let registration = (config.needs_maintenance() || cfg!(feature = "metrics"))
+                .then(|| maintenance::register(me.clone()));
             Inner {
                 state: Mutex::new(State::new(max_idle)),
                 create,
@@ -333,6 +335,8 @@ impl<T, E> ObjectPoolBuilder<T, E> {
                 config,
                 counters: Counters::default(),
                 epoch: Instant::now(),
+                #[cfg(feature = "metrics")]
+                published: Mutex::new((0, Duration::ZERO)),
                 upkeep_backoff: Mutex::new(super::checkout::BACKOFF_FIRST),
                 _registration: registration,
             }

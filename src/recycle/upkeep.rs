@@ -36,6 +36,11 @@ impl<T: Send + 'static, E: 'static> Task for Inner<T, E> {
         if self.config.min_idle > 0 {
             next = next.min(self.refill());
         }
+        #[cfg(feature = "metrics")]
+        {
+            self.publish_metrics();
+            next = next.min(now + super::object_metrics::PERIOD);
+        }
         next
     }
 }
