@@ -99,6 +99,26 @@
 //! A [`JobHandle`] is a [`Future`](std::future::Future): `pool.spawn(f)?.await` offloads
 //! blocking or CPU-heavy work from an async task with no runtime dependency.
 //!
+//! # Monitoring
+//!
+//! A pool has a [`name`](Builder::name) (its threads are `{name}-{index}`), jobs can be named
+//! with [`ThreadPool::job`], [`ThreadPool::dump`] shows what every worker runs and for how
+//! long, and [`Builder::slow_job`] reports jobs stuck past a threshold, from the one
+//! maintenance thread the process has at most. The `metrics` feature publishes every pool's
+//! figures through the `metrics` facade (see `docs/monitoring.md`).
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let pool = boundpool::ThreadPool::builder()
+//!     .name("thumbs")
+//!     .slow_job(Duration::from_secs(30), |slow| eprintln!("{slow}"))
+//!     .build()?;
+//! pool.job().name("resize").execute(|| ()).unwrap();
+//! eprintln!("{}", pool.dump());
+//! # Ok::<(), boundpool::BuildError>(())
+//! ```
+//!
 //! # Recyclers
 //!
 //! [`BufferPool`] recycles byte buffers like Go's `sync.Pool`: `get` never blocks, each thread

@@ -28,7 +28,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use crate::sync::{AtomicBool, AtomicU64, CachePadded, Mutex, Ordering};
+use crate::sync::diag::{AtomicBool, AtomicU64};
+use crate::sync::{CachePadded, Mutex, Ordering};
 
 /// The workers' slots of one pool.
 pub(crate) struct Activity {

@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::fire::Spare;
-use super::job::{drop_payload, drop_quietly, Counted, Job};
+use super::job::{drop_payload, drop_quietly, Counted, Job, Queued};
 use super::stats::Tally;
 use super::Shared;
 use crate::sync::{thread_local, Arc, Parker};
@@ -55,8 +55,14 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker) {
     // Emptied boxes of handle-less jobs, handed back to submitters a batch at a time.
     let mut spent = Vec::new();
     while let Some(queued) = shared.queue.pop(index, &parker) {
-        let (job, at, name) = queued.into_parts();
-        let started = shared.activity.begin(index, name);
+        let (job, at, started) = match queued {
+            // The common case, kept free of the extras' moves.
+            Queued::Job(job) => (job, None, shared.activity.begin(index, None)),
+            extra => {
+                let (job, at, name) = extra.into_parts();
+                (job, at, shared.activity.begin(index, name))
+            }
+        };
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
         let ran = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at)));
