@@ -34,13 +34,14 @@ use crate::sync::{CachePadded, Mutex, Ordering};
 /// The workers' slots of one pool.
 pub(crate) struct Activity {
     slots: Box<[CachePadded<Slot>]>,
-    /// Set by the first dump: workers stamp each job's start from then on.
-    stamp: AtomicBool,
 }
 
-struct Slot {
+/// One worker's slot, on a cache line of its own: a job's start and end touch nothing else.
+pub(crate) struct Slot {
     /// Odd while a queued job runs on this worker; written by the worker alone.
     seq: AtomicU64,
+    /// Set by the first dump: the worker stamps each job's start from then on.
+    stamp: AtomicBool,
     detail: Mutex<Detail>,
 }
 
@@ -54,6 +55,41 @@ struct Detail {
     seen: Option<(u64, Instant)>,
     /// The last job reported slow (0: none; job numbers are odd).
     reported: u64,
+}
+
+impl Slot {
+    /// The slot's worker starts a job taken from the queue.
+    pub(crate) fn begin(&self, name: Option<Cow<'static, str>>) -> Started {
+        // ORDERING: only this worker writes `seq`.
+        let seq = self.seq.load(Ordering::Relaxed) + 1;
+        let named = name.is_some();
+        // ORDERING: a hint: a job started just as the first dump sets it may go unstamped, and
+        // is then aged from samples like the jobs before it.
+        let stamp = self.stamp.load(Ordering::Relaxed);
+        if named || stamp {
+            let mut detail = self.detail.lock();
+            if let Some(name) = name {
+                detail.name = Some((seq, name));
+            }
+            if stamp {
+                detail.started = Some((seq, Instant::now()));
+            }
+        }
+        // ORDERING: Release publishes the name and stamp written above (see the module doc).
+        self.seq.store(seq, Ordering::Release);
+        Started { seq, named }
+    }
+
+    /// The slot's worker ended the job `started`.
+    pub(crate) fn end(&self, started: Started) {
+        // ORDERING: Release as in `begin`; a reader only compares numbers.
+        self.seq.store(started.seq + 1, Ordering::Release);
+        if started.named {
+            let name = self.detail.lock().name.take();
+            // A name's memory is freed outside the lock.
+            drop(name);
+        }
+    }
 }
 
 /// What a worker passes from the start of a job to its end.
@@ -75,10 +111,13 @@ impl Activity {
         Activity {
             slots: (0..workers)
                 .map(|_| {
-                    CachePadded::new(Slot { seq: AtomicU64::new(0), detail: Mutex::new(Detail::default()) })
+                    CachePadded::new(Slot {
+                        seq: AtomicU64::new(0),
+                        stamp: AtomicBool::new(false),
+                        detail: Mutex::new(Detail::default()),
+                    })
                 })
                 .collect(),
-            stamp: AtomicBool::new(false),
         }
     }
 
@@ -86,45 +125,17 @@ impl Activity {
         self.slots.len()
     }
 
-    /// Worker `index` starts a job taken from the queue.
-    pub(crate) fn begin(&self, index: usize, name: Option<Cow<'static, str>>) -> Started {
-        let slot = &self.slots[index];
-        // ORDERING: only this worker writes `seq`.
-        let seq = slot.seq.load(Ordering::Relaxed) + 1;
-        let named = name.is_some();
-        // ORDERING: a hint: a job started just as the first dump sets it may go unstamped, and
-        // is then aged from samples like the jobs before it.
-        let stamp = self.stamp.load(Ordering::Relaxed);
-        if named || stamp {
-            let mut detail = slot.detail.lock();
-            if let Some(name) = name {
-                detail.name = Some((seq, name));
-            }
-            if stamp {
-                detail.started = Some((seq, Instant::now()));
-            }
-        }
-        // ORDERING: Release publishes the name and stamp written above (see the module doc).
-        slot.seq.store(seq, Ordering::Release);
-        Started { seq, named }
-    }
-
-    /// Worker `index` ended the job `started`.
-    pub(crate) fn end(&self, index: usize, started: Started) {
-        let slot = &self.slots[index];
-        // ORDERING: Release as in `begin`; a reader only compares numbers.
-        slot.seq.store(started.seq + 1, Ordering::Release);
-        if started.named {
-            let name = slot.detail.lock().name.take();
-            // A name's memory is freed outside the lock.
-            drop(name);
-        }
+    /// Worker `index`'s slot, which only that worker may pass to `begin` and `end`.
+    pub(crate) fn slot(&self, index: usize) -> &Slot {
+        &self.slots[index]
     }
 
     /// From now on, workers stamp the start of each job.
     pub(crate) fn stamp_starts(&self) {
-        // ORDERING: a hint for the workers (see `begin`).
-        self.stamp.store(true, Ordering::Relaxed);
+        for slot in self.slots.iter() {
+            // ORDERING: a hint for the workers (see `begin`).
+            slot.stamp.store(true, Ordering::Relaxed);
+        }
     }
 
     /// What worker `index` runs at `now`, if anything. With `slow`, a job running at least
