@@ -2,10 +2,13 @@
 //! `boundpool_buffer_hits_total` and `boundpool_buffer_misses_total`, labelled
 //! `pool="<name>"`, published by the process's maintenance thread every [`PERIOD`]. `get` and
 //! the return path are unchanged.
+//!
+//! The retained gauge counts the buffers in the shared store, not the one each thread keeps
+//! for itself: looking into a thread's cell takes its buffer out for a moment, which could make
+//! that thread's `get` miss. [`BufferPool::stats`](crate::BufferPool::stats) counts both.
 
 use std::time::{Duration, Instant};
 
-use super::buffer::stats_of;
 use super::idle::{Core, SlotRef};
 use crate::maintenance::{self, Registration, Task};
 use crate::sync::{Arc, PerThread, Weak};
@@ -37,11 +40,15 @@ impl Published {
 impl Task for Publisher {
     fn run(&self, now: Instant) -> Instant {
         if let (Some(core), Some(slots)) = (self.core.upgrade(), self.slots.upgrade()) {
-            let stats = stats_of(&core, &slots);
+            let (mut hits, mut misses) = (0, 0);
+            slots.for_each(|slot| {
+                hits += slot.hits();
+                misses += slot.misses();
+            });
             let label = [("pool", self.name.clone())];
-            metrics::gauge!("boundpool_buffers_retained", &label).set(stats.retained as f64);
-            metrics::counter!("boundpool_buffer_hits_total", &label).absolute(stats.hits);
-            metrics::counter!("boundpool_buffer_misses_total", &label).absolute(stats.misses);
+            metrics::gauge!("boundpool_buffers_retained", &label).set(core.shared_len() as f64);
+            metrics::counter!("boundpool_buffer_hits_total", &label).absolute(hits);
+            metrics::counter!("boundpool_buffer_misses_total", &label).absolute(misses);
         }
         now + PERIOD
     }
