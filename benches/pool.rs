@@ -116,6 +116,8 @@ fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     let n = workers();
     let pool = ThreadPool::new(n).expect("boundpool");
     let recording = ThreadPool::builder().workers(n).record_latency(true).build().expect("boundpool");
+    let watched =
+        ThreadPool::builder().workers(n).slow_job(Duration::from_secs(1), |_| ()).build().expect("boundpool");
     let tp = threadpool::ThreadPool::new(n);
     let rayon = rayon::ThreadPoolBuilder::new().num_threads(n).build().expect("rayon");
     let channel = ChannelPool::new(n, None);
@@ -128,6 +130,9 @@ fn throughput(c: &mut Criterion, name: &str, rounds: u32) {
     });
     group.bench_function(BenchmarkId::new("boundpool execute, latency recorded", JOBS), |b| {
         b.iter(|| execute_all(&recording, rounds))
+    });
+    group.bench_function(BenchmarkId::new("boundpool execute, slow-job watchdog", JOBS), |b| {
+        b.iter(|| execute_all(&watched, rounds))
     });
     group.bench_function(BenchmarkId::new("boundpool spawn+join", JOBS), |b| {
         b.iter(|| {

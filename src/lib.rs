@@ -99,6 +99,26 @@
 //! A [`JobHandle`] is a [`Future`](std::future::Future): `pool.spawn(f)?.await` offloads
 //! blocking or CPU-heavy work from an async task with no runtime dependency.
 //!
+//! # Monitoring
+//!
+//! A pool has a [`name`](Builder::name) (its threads are `{name}-{index}`), jobs can be named
+//! with [`ThreadPool::job`], [`ThreadPool::dump`] shows what every worker runs and for how
+//! long, and [`Builder::slow_job`] reports jobs stuck past a threshold, from the one
+//! maintenance thread the process has at most. The `metrics` feature publishes every pool's
+//! figures through the `metrics` facade (see `docs/monitoring.md`).
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! let pool = boundpool::ThreadPool::builder()
+//!     .name("thumbs")
+//!     .slow_job(Duration::from_secs(30), |slow| eprintln!("{slow}"))
+//!     .build()?;
+//! pool.job().name("resize").execute(|| ()).unwrap();
+//! eprintln!("{}", pool.dump());
+//! # Ok::<(), boundpool::BuildError>(())
+//! ```
+//!
 //! # Recyclers
 //!
 //! [`BufferPool`] recycles byte buffers like Go's `sync.Pool`: `get` never blocks, each thread
@@ -139,6 +159,7 @@
 #![warn(missing_docs, missing_debug_implementations)]
 
 mod error;
+mod maintenance;
 mod pool;
 mod recycle;
 mod sync;
@@ -147,9 +168,9 @@ pub use error::{
     BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
 };
 pub use pool::{
-    live_worker_threads, Builder, CancelToken, JobHandle, LatencyHistogram, PendingJob, Scope,
-    ScopedJobHandle, ShutdownReport, Stats, ThreadPool, TryScope, DEFAULT_QUEUE_PER_WORKER,
-    DEFAULT_THREAD_NAME,
+    live_worker_threads, Builder, CancelToken, JobBuilder, JobHandle, LatencyHistogram, PendingJob, PoolDump,
+    RunningJob, Scope, ScopedJobHandle, ShutdownReport, SlowJob, Stats, ThreadPool, TryScope, WorkerDump,
+    DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };
 
 pub use recycle::{
@@ -157,8 +178,12 @@ pub use recycle::{
     PooledBuffer, DEFAULT_CREATE_RETRY,
 };
 
+/// How many maintenance threads are alive now: 0 or 1. For tests of that bound; not part of
+/// the API.
 #[doc(hidden)]
-pub use recycle::maintenance_threads;
+pub fn maintenance_threads() -> usize {
+    maintenance::running_threads()
+}
 
 /// Internals exposed to the loom models only (built with `--cfg loom`); not part of the API.
 #[cfg(loom)]

@@ -20,6 +20,13 @@ pub(crate) use self::model::*;
 /// hold a loom atomic and no model reads it (see `pool::live`).
 pub(crate) use std::sync::atomic::AtomicUsize as ProcessCounter;
 
+/// Atomics for diagnostics only (what each worker runs, for dumps and the slow-job watchdog),
+/// std's in both builds: no protocol synchronises through them, and under loom each access
+/// would only multiply a model's interleavings.
+pub(crate) mod diag {
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64};
+}
+
 /// A waiting thread's patience before it parks: a few rounds of exponentially longer spins,
 /// then yields until `window` has passed. Parking and waking cost system calls (several
 /// microseconds each, more in a virtual machine), while the thing waited for — a queued job, a

@@ -2,12 +2,15 @@
 
 use std::any::Any;
 use std::fmt;
+use std::time::Duration;
 
+use super::activity::Activity;
 use super::fire::Spares;
 use super::live::Live;
 use super::queue::JobQueue;
 use super::shutdown::{Lifecycle, Wait};
 use super::stats::Counters;
+use super::watchdog::{self, SlowJob, SlowJobHook};
 use super::{worker, Hooks, Shared, ThreadPool};
 use crate::error::BuildError;
 use crate::sync::{thread, Arc};
@@ -22,7 +25,8 @@ use crate::sync::{thread, Arc};
 /// ```
 pub const DEFAULT_QUEUE_PER_WORKER: usize = 256;
 
-/// The thread-name prefix when none is set: threads are named `boundpool-0`, `boundpool-1`, ...
+/// The pool's name when none is set, and so the thread-name prefix: threads are named
+/// `boundpool-0`, `boundpool-1`, ...
 ///
 /// ```
 /// let pool = boundpool::ThreadPool::new(1)?;
@@ -38,11 +42,13 @@ pub const DEFAULT_THREAD_NAME: &str = "boundpool";
 /// |---|---|
 /// | [`workers`](Self::workers) | the number of CPUs |
 /// | [`queue_capacity`](Self::queue_capacity) | 256 × workers |
-/// | [`thread_name`](Self::thread_name) | `"boundpool"` (threads `boundpool-0`, `boundpool-1`, ...) |
+/// | [`name`](Self::name) | `"boundpool"` |
+/// | [`thread_name`](Self::thread_name) | the pool's name (threads `boundpool-0`, `boundpool-1`, ...) |
 /// | [`stack_size`](Self::stack_size) | the platform's default for spawned threads |
 /// | [`panic_handler`](Self::panic_handler) | none: panics of `execute`d jobs are only counted |
 /// | [`on_thread_start`](Self::on_thread_start), [`on_thread_stop`](Self::on_thread_stop) | none |
 /// | [`record_latency`](Self::record_latency) | off |
+/// | [`slow_job`](Self::slow_job) | none: no watchdog |
 ///
 /// ```
 /// use boundpool::ThreadPool;
@@ -61,10 +67,12 @@ pub const DEFAULT_THREAD_NAME: &str = "boundpool";
 pub struct Builder {
     workers: Option<usize>,
     queue_capacity: Option<usize>,
-    thread_name: String,
+    name: String,
+    thread_name: Option<String>,
     stack_size: Option<usize>,
     hooks: Hooks,
     record_latency: bool,
+    slow_job: Option<SlowJobHook>,
 }
 
 impl Default for Builder {
@@ -72,10 +80,12 @@ impl Default for Builder {
         Builder {
             workers: None,
             queue_capacity: None,
-            thread_name: DEFAULT_THREAD_NAME.to_owned(),
+            name: DEFAULT_THREAD_NAME.to_owned(),
+            thread_name: None,
             stack_size: None,
             hooks: Hooks::default(),
             record_latency: false,
+            slow_job: None,
         }
     }
 }
@@ -83,6 +93,7 @@ impl Default for Builder {
 impl fmt::Debug for Builder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Builder")
+            .field("name", &self.name)
             .field("workers", &self.workers)
             .field("queue_capacity", &self.queue_capacity)
             .field("thread_name", &self.thread_name)
@@ -91,6 +102,7 @@ impl fmt::Debug for Builder {
             .field("on_thread_start", &self.hooks.thread_start.is_some())
             .field("on_thread_stop", &self.hooks.thread_stop.is_some())
             .field("record_latency", &self.record_latency)
+            .field("slow_job", &self.slow_job.as_ref().map(|w| w.threshold))
             .finish()
     }
 }
@@ -150,10 +162,27 @@ impl Builder {
         self
     }
 
-    /// The prefix of worker thread names: threads are named `"{prefix}-{index}"`, index from 0.
-    /// Linux shows at most 15 bytes of a thread's name, so keep prefixes short. A prefix
-    /// holding a NUL byte (`'\0'`) cannot name a thread: [`build`](Self::build) returns a
-    /// [`BuildError`] that names this setter.
+    /// The pool's name (default `"boundpool"`): in [`ThreadPool::name`], [`dump`](ThreadPool::dump),
+    /// the watchdog's [`SlowJob`](crate::SlowJob) reports, the tracing span of each job and, with
+    /// the `metrics` feature, the label `pool` of every metric. Worker threads are named
+    /// `"{name}-{index}"` unless [`thread_name`](Self::thread_name) sets another prefix. A name
+    /// containing a NUL byte is a [`BuildError`].
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::builder().name("thumbs").workers(1).build()?;
+    /// assert_eq!(pool.name(), "thumbs");
+    /// let thread = pool.spawn(|| std::thread::current().name().map(str::to_owned)).unwrap();
+    /// assert_eq!(thread.join().unwrap().as_deref(), Some("thumbs-0"));
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Builder {
+        self.name = name.into();
+        self
+    }
+
+    /// The prefix of worker thread names: threads are named `"{prefix}-{index}"`, index from 0
+    /// (default: the pool's [`name`](Self::name)). Linux shows at most 15 bytes of a thread's
+    /// name, so keep prefixes short. A prefix containing a NUL byte is a [`BuildError`].
     ///
     /// ```
     /// let pool = boundpool::ThreadPool::builder().workers(1).thread_name("resize").build()?;
@@ -165,7 +194,7 @@ impl Builder {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
-        self.thread_name = prefix.into();
+        self.thread_name = Some(prefix.into());
         self
     }
 
@@ -285,15 +314,54 @@ impl Builder {
         self
     }
 
+    /// A watchdog: `hook` is called once for each job still running `threshold` after it
+    /// started, while it still runs, within about `threshold / 2` of crossing it. A job that
+    /// never ends is reported; a job that ends sooner is never.
+    ///
+    /// The watchdog costs the job path nothing: workers publish a sequence number as each job
+    /// starts and ends, and the check looks at it every `threshold / 2`; a job seen with the
+    /// same number for `threshold` is slow, and [`SlowJob::running_for`](crate::SlowJob) is
+    /// the time it has been seen running (at least `threshold`). The checks of every pool run
+    /// on the process's one maintenance thread (shared with [`ObjectPool`](crate::ObjectPool)'s
+    /// upkeep), which runs only while some live pool needs it. The hook runs on that thread:
+    /// keep it short (log, count, alert). A panic in it is caught and dropped. Only jobs taken
+    /// from the queue by a worker are watched, not jobs run inline by a caller.
+    ///
+    /// ```
+    /// use std::sync::mpsc;
+    /// use std::time::Duration;
+    ///
+    /// let (tx, rx) = mpsc::channel();
+    /// let tx = std::sync::Mutex::new(tx);
+    /// let pool = boundpool::ThreadPool::builder()
+    ///     .name("render")
+    ///     .workers(1)
+    ///     .slow_job(Duration::from_millis(20), move |slow| {
+    ///         let _ = tx.lock().unwrap().send(slow.to_string());
+    ///     })
+    ///     .build()?;
+    /// pool.job().name("frame 7").execute(|| std::thread::sleep(Duration::from_millis(200))).unwrap();
+    /// let report = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    /// assert!(report.contains("frame 7"), "{report}");
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn slow_job(
+        mut self,
+        threshold: Duration,
+        hook: impl Fn(&SlowJob) + Send + Sync + 'static,
+    ) -> Builder {
+        self.slow_job = Some(SlowJobHook { threshold, hook: Box::new(hook) });
+        self
+    }
+
     /// Starts the worker threads and returns the pool.
     ///
     /// # Errors
     ///
     /// A [`BuildError`] when `workers` or `queue_capacity` is zero, when `workers` is above
     /// [`MAX_WORKERS`](Self::MAX_WORKERS) (or the capacity is beyond what the pool can count),
-    /// when the `thread_name` prefix holds a NUL byte, or when the operating system refuses to
-    /// start a worker
-    /// thread; then [`source()`](std::error::Error::source) is the `io::Error`, and the threads
+    /// when the `name` or the `thread_name` prefix holds a NUL byte, or when the operating
+    /// system refuses to start a worker thread; then [`source()`](std::error::Error::source) is the `io::Error`, and the threads
     /// already started have been joined before `build` returns.
     ///
     /// ```
@@ -301,6 +369,16 @@ impl Builder {
     /// assert!(err.to_string().contains("queue_capacity"));
     /// ```
     pub fn build(self) -> Result<ThreadPool, BuildError> {
+        if self.name.contains('\0') {
+            return Err(BuildError::invalid(
+                "name contains a NUL byte, which a thread name cannot hold: remove it from the name",
+            ));
+        }
+        if self.thread_name.as_deref().is_some_and(|prefix| prefix.contains('\0')) {
+            return Err(BuildError::invalid(
+                "thread_name contains a NUL byte, which a thread name cannot hold: remove it from the prefix",
+            ));
+        }
         let workers = match self.workers {
             Some(0) => return Err(BuildError::zero_workers()),
             Some(n) if n > Self::MAX_WORKERS => {
@@ -311,11 +389,6 @@ impl Builder {
             Some(n) => n,
             None => num_cpus::get().clamp(1, Self::MAX_WORKERS),
         };
-        if self.thread_name.contains('\0') {
-            return Err(BuildError::invalid(
-                "thread_name contains a NUL byte, which a thread name cannot hold: remove it from the prefix",
-            ));
-        }
         let capacity = match self.queue_capacity {
             Some(0) => return Err(BuildError::zero_queue_capacity()),
             Some(n) if n > JobQueue::<()>::MAX_CAPACITY => {
@@ -333,10 +406,13 @@ impl Builder {
             life: Lifecycle::default(),
             hooks: self.hooks,
             record_latency: self.record_latency,
-            name: self.thread_name,
+            activity: Activity::new(workers),
+            slow_job: self.slow_job,
+            thread_prefix: self.thread_name.unwrap_or_else(|| self.name.clone()),
+            name: self.name,
         });
         for (index, parker) in parkers.into_iter().enumerate() {
-            let mut builder = thread::Builder::new().name(format!("{}-{index}", shared.name));
+            let mut builder = thread::Builder::new().name(format!("{}-{index}", shared.thread_prefix));
             if let Some(bytes) = self.stack_size {
                 builder = builder.stack_size(bytes);
             }
@@ -356,6 +432,12 @@ impl Builder {
                 }
             }
         }
-        Ok(ThreadPool { shared })
+        let watch = shared.slow_job.is_some().then(|| watchdog::register(&shared));
+        Ok(ThreadPool {
+            #[cfg(feature = "metrics")]
+            metrics: super::metrics::Published::start(&shared),
+            shared,
+            _watch: watch,
+        })
     }
 }

@@ -228,7 +228,7 @@ impl ThreadPool {
         F: FnOnce(&CancelToken) -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(WithToken { f, token: token.clone() }, Room::Wait(None))
+        self.submit(WithToken { f, token: token.clone() }, Room::Wait(None), None)
             .map_err(|(_, WithToken { f, .. })| SubmitError(f))
     }
 }

@@ -6,6 +6,7 @@
 //! are decided once: exactly one of them wins. The lock is never held while the job runs.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
 use std::task::{Context, Poll, Waker};
@@ -41,37 +42,48 @@ impl std::fmt::Debug for Job {
     }
 }
 
-/// A job in the queue, with the time it was queued when the pool records latency.
+/// A job in the queue, with the time it was queued when the pool records latency and its name
+/// when it has one.
 ///
 /// Kept to three words: the queue stores items in blocks of 31 and a block of 31 three-word
 /// items plus their state words stays under 1 KiB, the size from which glibc's allocator
 /// serves a request by first merging every freed small chunk (which a stream of jobs freed on
-/// other threads makes slow). So the timestamp, needed only when latency is recorded, is boxed.
+/// other threads makes slow). So the timestamp and the name, needed only when latency is
+/// recorded or the job was named, are boxed.
 #[derive(Debug)]
 pub(crate) enum Queued {
     Job(Job),
-    Timed(Box<(Job, Instant)>),
+    Extra(Box<Extra>),
+}
+
+/// A queued job with its timestamp or name.
+#[derive(Debug)]
+pub(crate) struct Extra {
+    job: Job,
+    at: Option<Instant>,
+    name: Option<Cow<'static, str>>,
 }
 
 const _: () = assert!(std::mem::size_of::<Queued>() <= 3 * std::mem::size_of::<usize>());
 
 impl Queued {
-    /// A queued job, stamped with the time now if `record` is set.
-    pub(crate) fn new(job: Job, record: bool) -> Self {
-        if record {
-            Queued::Timed(Box::new((job, Instant::now())))
+    /// A queued job, stamped with the time now if `record` is set, with its name if any.
+    pub(crate) fn new(job: Job, record: bool, name: Option<Cow<'static, str>>) -> Self {
+        if record || name.is_some() {
+            let at = record.then(Instant::now);
+            Queued::Extra(Box::new(Extra { job, at, name }))
         } else {
             Queued::Job(job)
         }
     }
 
-    /// The job and when it was queued, if that was recorded.
-    pub(crate) fn into_parts(self) -> (Job, Option<Instant>) {
+    /// The job, when it was queued (if that was recorded) and its name.
+    pub(crate) fn into_parts(self) -> (Job, Option<Instant>, Option<Cow<'static, str>>) {
         match self {
-            Queued::Job(job) => (job, None),
-            Queued::Timed(timed) => {
-                let (job, at) = *timed;
-                (job, Some(at))
+            Queued::Job(job) => (job, None, None),
+            Queued::Extra(extra) => {
+                let Extra { job, at, name } = *extra;
+                (job, at, name)
             }
         }
     }

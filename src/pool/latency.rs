@@ -291,6 +291,100 @@ impl LatencyHistogram {
     }
 }
 
+/// The upper bounds of [`LatencyHistogram::buckets`], in nanoseconds: 1, 2 and 5 of each
+/// decade from 1 µs to 100 s. A value in none of them falls in the last, unbounded bucket.
+const EXPORT_BOUNDS: [u64; 25] = {
+    let mut bounds = [0u64; 25];
+    let mut decade = 1_000u64;
+    let mut i = 0;
+    while i < 24 {
+        bounds[i] = decade;
+        bounds[i + 1] = 2 * decade;
+        bounds[i + 2] = 5 * decade;
+        decade *= 10;
+        i += 3;
+    }
+    bounds[24] = decade;
+    bounds
+};
+
+impl LatencyHistogram {
+    /// The distribution as Prometheus-style cumulative buckets: `(upper bound, how many values
+    /// were at most that)`, ascending. The bounds are 1, 2 and 5 of each decade from 1 µs to
+    /// 100 s, then `Duration::MAX` (Prometheus' `+Inf`), whose count is [`count`](Self::count).
+    /// A value is counted under the first bound at or above the top of its internal bucket, so
+    /// a value up to 6.25 % below a bound may be counted under the next one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut h = boundpool::LatencyHistogram::new();
+    /// h.record(Duration::from_micros(3));
+    /// h.record(Duration::from_millis(40));
+    /// let buckets = h.buckets();
+    /// assert_eq!(buckets.last(), Some(&(Duration::MAX, 2)));
+    /// let at = |bound: Duration| buckets.iter().find(|(b, _)| *b == bound).unwrap().1;
+    /// assert_eq!(at(Duration::from_micros(2)), 0);
+    /// assert_eq!(at(Duration::from_micros(5)), 1);
+    /// assert_eq!(at(Duration::from_millis(50)), 2);
+    /// ```
+    pub fn buckets(&self) -> Vec<(Duration, u64)> {
+        let mut out: Vec<(Duration, u64)> =
+            EXPORT_BOUNDS.iter().map(|&b| (Duration::from_nanos(b), 0)).collect();
+        let mut over = 0;
+        for (bucket, &n) in self.counts.iter().enumerate() {
+            if n == 0 {
+                continue;
+            }
+            let (_, high) = bounds_of(bucket);
+            match EXPORT_BOUNDS.iter().position(|&bound| high <= bound) {
+                Some(i) => out[i].1 += n,
+                None => over += n,
+            }
+        }
+        let mut running = 0;
+        for entry in &mut out {
+            running += entry.1;
+            entry.1 = running;
+        }
+        debug_assert_eq!(running + over, self.count);
+        out.push((Duration::MAX, self.count));
+        out
+    }
+
+    /// The sum of every value recorded (exact, saturating at `Duration::MAX`), as Prometheus'
+    /// `_sum`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut h = boundpool::LatencyHistogram::new();
+    /// h.record(Duration::from_millis(2));
+    /// h.record(Duration::from_millis(3));
+    /// assert_eq!(h.sum(), Duration::from_millis(5));
+    /// ```
+    pub fn sum(&self) -> Duration {
+        const NANOS: u128 = 1_000_000_000;
+        match u64::try_from(self.sum / NANOS) {
+            Ok(secs) => Duration::new(secs, (self.sum % NANOS) as u32),
+            Err(_) => Duration::MAX,
+        }
+    }
+}
+
+#[cfg(feature = "metrics")]
+impl LatencyHistogram {
+    /// Calls `f(value in seconds, count)` for each bucket's values recorded here but not in
+    /// `earlier` (an earlier snapshot of the same recorders), at the bucket's midpoint.
+    pub(crate) fn since(&self, earlier: &LatencyHistogram, mut f: impl FnMut(f64, u64)) {
+        for (bucket, &n) in self.counts.iter().enumerate() {
+            let new = n.saturating_sub(earlier.counts.get(bucket).copied().unwrap_or(0));
+            if new > 0 {
+                let (low, high) = bounds_of(bucket);
+                f((low + (high - low) / 2) as f64 / 1e9, new);
+            }
+        }
+    }
+}
+
 impl fmt::Debug for LatencyHistogram {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LatencyHistogram")
@@ -317,5 +411,36 @@ mod tests {
             assert!(low <= v && v <= high, "value {v} outside {low}..={high}");
             last = b;
         }
+    }
+
+    #[test]
+    fn export_buckets_ascend_and_end_at_the_count() {
+        let mut h = LatencyHistogram::new();
+        let mut x = 1u64;
+        for _ in 0..5_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            h.record(Duration::from_nanos(x >> 28)); // below 69 s
+        }
+        h.record(Duration::from_secs(1_000));
+        let buckets = h.buckets();
+        assert_eq!(buckets.len(), EXPORT_BOUNDS.len() + 1);
+        for pair in buckets.windows(2) {
+            assert!(pair[0].0 < pair[1].0 && pair[0].1 <= pair[1].1, "{pair:?}");
+        }
+        assert_eq!(buckets[buckets.len() - 2].1, 5_000, "the 1000 s value is over every finite bound");
+        assert_eq!(buckets.last(), Some(&(Duration::MAX, 5_001)));
+        assert_eq!(EXPORT_BOUNDS[0], 1_000);
+        assert_eq!(EXPORT_BOUNDS[24], 100_000_000_000);
+        // Every value of at most 1 ms is under the 1 ms bound.
+        let small = h
+            .counts
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| bounds_of(*b).1 <= 1_000_000)
+            .map(|(_, n)| n)
+            .sum::<u64>();
+        assert_eq!(buckets.iter().find(|(b, _)| *b == Duration::from_millis(1)).unwrap().1, small);
+        let empty = LatencyHistogram::new().buckets();
+        assert!(empty.iter().all(|(_, n)| *n == 0));
     }
 }

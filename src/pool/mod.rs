@@ -1,5 +1,6 @@
 //! `ThreadPool`: a fixed set of workers fed by a bounded queue.
 
+mod activity;
 mod batch;
 mod builder;
 mod cancel;
@@ -8,36 +9,47 @@ mod errgroup;
 mod fire;
 mod handle;
 mod job;
+mod job_builder;
 mod latency;
 mod live;
+#[cfg(feature = "metrics")]
+mod metrics;
 mod queue;
 mod scope;
 mod shutdown;
 mod stats;
+mod watchdog;
 mod worker;
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::fmt;
 use std::time::{Duration, Instant};
 
+pub use self::activity::{PoolDump, RunningJob, WorkerDump};
 pub use self::builder::{Builder, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME};
 pub use self::cancel::CancelToken;
 #[cfg(loom)]
 pub use self::errgroup::Group;
 pub use self::errgroup::TryScope;
 pub use self::handle::JobHandle;
+pub use self::job_builder::JobBuilder;
 pub use self::latency::LatencyHistogram;
 pub use self::live::live_worker_threads;
 pub use self::scope::{Scope, ScopedJobHandle};
 pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
+pub use self::watchdog::SlowJob;
 
+use self::activity::Activity;
 use self::fire::Spares;
 use self::job::{Counted, Job, JobCell, JobFn, Plain, Queued, Task};
 use self::queue::{JobQueue, Refusal};
 use self::shutdown::{Lifecycle, Wait};
 use self::stats::Counters;
+use self::watchdog::SlowJobHook;
 use crate::error::{BuildError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError};
+use crate::maintenance::Registration;
 use crate::sync::Arc;
 
 pub(crate) type PanicHandler = Box<dyn Fn(Box<dyn Any + Send>) + Send + Sync>;
@@ -53,7 +65,13 @@ pub(crate) struct Shared {
     hooks: Hooks,
     /// Stamp jobs with their queueing time and record queue waits and run times.
     record_latency: bool,
-    /// The thread-name prefix.
+    /// What each worker runs now.
+    activity: Activity,
+    /// The watchdog's threshold and hook.
+    slow_job: Option<SlowJobHook>,
+    /// The worker threads' name prefix.
+    thread_prefix: String,
+    /// The pool's name.
     name: String,
 }
 
@@ -90,8 +108,8 @@ impl Shared {
     }
 
     /// Fills a reserved slot, stamping the job with the time if the pool records latency.
-    fn enqueue(&self, job: Job) {
-        self.queue.fill(Queued::new(job, self.record_latency));
+    fn enqueue(&self, job: Job, name: Option<Cow<'static, str>>) {
+        self.queue.fill(Queued::new(job, self.record_latency, name));
     }
 }
 
@@ -152,6 +170,11 @@ enum Admitted {
 /// ```
 pub struct ThreadPool {
     shared: Arc<Shared>,
+    /// Keeps the watchdog on the maintenance thread while the pool lives.
+    _watch: Option<Registration>,
+    /// Publishes the pool's figures while it lives.
+    #[cfg(feature = "metrics")]
+    metrics: metrics::Published,
 }
 
 impl ThreadPool {
@@ -219,7 +242,12 @@ impl ThreadPool {
     }
 
     /// The one path of every submission with a handle.
-    fn submit<F, T>(&self, f: F, room: Room) -> Result<JobHandle<T>, (Refusal, F)>
+    fn submit<F, T>(
+        &self,
+        f: F,
+        room: Room,
+        name: Option<Cow<'static, str>>,
+    ) -> Result<JobHandle<T>, (Refusal, F)>
     where
         F: JobFn<T> + 'static,
         T: Send + 'static,
@@ -227,7 +255,7 @@ impl ThreadPool {
         // Allocate before taking a slot: between reserving and filling nothing may fail.
         let cell = Arc::new(JobCell::<F, T>::new(f));
         match self.admit(room) {
-            Ok(Admitted::Queued) => self.shared.enqueue(Job::Task(cell.clone())),
+            Ok(Admitted::Queued) => self.shared.enqueue(Job::Task(cell.clone()), name),
             Ok(Admitted::Inline) => {
                 cell.run(Counted::In(worker::tally(&self.shared)));
             }
@@ -241,7 +269,7 @@ impl ThreadPool {
     }
 
     /// The one path of every submission without a handle.
-    fn submit_fire<F>(&self, f: F, room: Room) -> Result<(), (Refusal, F)>
+    fn submit_fire<F>(&self, f: F, room: Room, name: Option<Cow<'static, str>>) -> Result<(), (Refusal, F)>
     where
         F: FnOnce() + Send + 'static,
     {
@@ -249,7 +277,7 @@ impl ThreadPool {
         // may fail.
         let boxed = fire::boxed(f, &self.shared.spares);
         match self.admit(room) {
-            Ok(Admitted::Queued) => self.shared.enqueue(Job::Fire(boxed)),
+            Ok(Admitted::Queued) => self.shared.enqueue(Job::Fire(boxed), name),
             Ok(Admitted::Inline) => {
                 worker::run_job(&self.shared, worker::tally(&self.shared), Job::Fire(boxed), None);
             }
@@ -283,7 +311,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(Plain(f), Room::Wait(None)).map_err(|(_, Plain(f))| SubmitError(f))
+        self.submit(Plain(f), Room::Wait(None), None).map_err(|(_, Plain(f))| SubmitError(f))
     }
 
     /// Submits a job if the queue has room, never blocking.
@@ -309,7 +337,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(Plain(f), Room::Refuse).map_err(|(refusal, Plain(f))| match refusal {
+        self.submit(Plain(f), Room::Refuse, None).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => TrySubmitError::Full(f),
             Refusal::Closed => TrySubmitError::Shutdown(f),
         })
@@ -337,7 +365,7 @@ impl ThreadPool {
         T: Send + 'static,
     {
         let deadline = Instant::now().checked_add(timeout);
-        self.submit(Plain(f), Room::Wait(deadline)).map_err(|(refusal, Plain(f))| match refusal {
+        self.submit(Plain(f), Room::Wait(deadline), None).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => SubmitTimeoutError::Timeout(f),
             Refusal::Closed => SubmitTimeoutError::Shutdown(f),
         })
@@ -376,7 +404,7 @@ impl ThreadPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        self.submit_fire(f, Room::Wait(None)).map_err(|(_, f)| SubmitError(f))
+        self.submit_fire(f, Room::Wait(None), None).map_err(|(_, f)| SubmitError(f))
     }
 
     /// Submits a job with no handle if the queue has room, never blocking.
@@ -396,7 +424,7 @@ impl ThreadPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        self.submit_fire(f, Room::Refuse).map_err(|(refusal, f)| match refusal {
+        self.submit_fire(f, Room::Refuse, None).map_err(|(refusal, f)| match refusal {
             Refusal::Full => TrySubmitError::Full(f),
             Refusal::Closed => TrySubmitError::Shutdown(f),
         })
@@ -444,6 +472,65 @@ impl ThreadPool {
     {
         let scope = Scope::new(&self.shared);
         scope::drive(&scope, || f(&scope))
+    }
+
+    /// The pool's [`name`](Builder::name) (default `"boundpool"`).
+    ///
+    /// ```
+    /// assert_eq!(boundpool::ThreadPool::new(1)?.name(), "boundpool");
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.shared.name
+    }
+
+    /// Options for one job: its [`name`](JobBuilder::name), shown by [`dump`](Self::dump) and
+    /// the slow-job watchdog, then `spawn`, `try_spawn` or `execute` as on the pool.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// let handle = pool.job().name("resize").spawn(|| 2 * 21).unwrap();
+    /// assert_eq!(handle.join().unwrap(), 42);
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn job(&self) -> JobBuilder<'_> {
+        JobBuilder::new(self)
+    }
+
+    /// What every worker is doing now, idle or running a job (its name and how long it has
+    /// been running), plus the queue depth; `Display` prints it like a thread dump, so
+    /// `eprintln!("{}", pool.dump())` is all an admin endpoint or a signal handler needs.
+    ///
+    /// Workers read no clock for it until the pool's first dump: a job that started before
+    /// then is shown as running since this dump first saw it. From the first dump on, each
+    /// job's start is stamped (one clock read per job) and later dumps show exact ages. Only
+    /// jobs a worker took from the queue are shown; a job run inline inside another (caller-runs,
+    /// a join that runs a sibling) counts as part of the job that runs it.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::builder().name("api").workers(2).build()?;
+    /// let dump = pool.dump();
+    /// assert_eq!(dump.workers.len(), 2);
+    /// println!("{dump}");
+    /// // pool "api": 2 workers, 0 queued
+    /// //   worker 0 "api-0": idle
+    /// //   worker 1 "api-1": idle
+    /// # Ok::<(), boundpool::BuildError>(())
+    /// ```
+    pub fn dump(&self) -> PoolDump {
+        let activity = &self.shared.activity;
+        activity.stamp_starts();
+        let now = Instant::now();
+        let workers = (0..activity.workers())
+            .map(|index| WorkerDump {
+                index,
+                thread_name: format!("{}-{index}", self.shared.thread_prefix),
+                job: activity
+                    .sample(index, now, None)
+                    .map(|sample| RunningJob { name: sample.name, running_for: sample.running_for }),
+            })
+            .collect();
+        PoolDump { pool: self.shared.name.clone(), queued: self.shared.queue.len(), workers }
     }
 
     /// The configured number of worker threads.
@@ -560,6 +647,8 @@ impl ThreadPool {
         let pending = self.shared.drain();
         // Waiting forever cannot time out.
         let _ = self.shared.finish(Wait::Forever);
+        #[cfg(feature = "metrics")]
+        self.metrics.publish();
         pending
     }
 }
@@ -575,6 +664,7 @@ impl Drop for ThreadPool {
 impl fmt::Debug for ThreadPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ThreadPool")
+            .field("name", &self.shared.name)
             .field("workers", &self.shared.workers)
             .field("queue_capacity", &self.queue_capacity())
             .field("shutdown", &self.is_shutdown())

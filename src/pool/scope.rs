@@ -80,7 +80,7 @@ impl<'scope, 'env> Scope<'scope, 'env> {
     fn offer(&self, slot: usize) {
         if let Ok(depth) = self.shared.queue.try_reserve() {
             self.shared.counters.scoped_queued(depth);
-            self.shared.enqueue(Job::Scoped(self.jobs.ticket(slot)));
+            self.shared.enqueue(Job::Scoped(self.jobs.ticket(slot)), None);
         }
     }
 

@@ -136,7 +136,10 @@ impl Shared {
 impl ThreadPool {
     pub(crate) fn close_and_finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
         self.shared.close();
-        self.shared.finish(wait)
+        let finished = self.shared.finish(wait);
+        #[cfg(feature = "metrics")]
+        self.metrics.publish();
+        finished
     }
 }
 

@@ -6,7 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::time::Instant;
 
 use super::fire::Spare;
-use super::job::{drop_payload, drop_quietly, Counted, Job};
+use super::job::{drop_payload, drop_quietly, Counted, Job, Queued};
 use super::live::Live;
 use super::stats::Tally;
 use super::Shared;
@@ -56,13 +56,23 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, parker: Parker, _live: Live
     let _exit = ExitGuard(&shared, index);
     call_hook(&shared, shared.hooks.thread_start.as_ref(), index);
     let tally = shared.counters.worker(index);
+    let slot = shared.activity.slot(index);
     // Emptied boxes of handle-less jobs, handed back to submitters a batch at a time.
     let mut spent = Vec::new();
     while let Some(queued) = shared.queue.pop(index, &parker) {
-        let (job, at) = queued.into_parts();
+        let (job, at, started) = match queued {
+            // The common case, kept free of the extras' moves.
+            Queued::Job(job) => (job, None, slot.begin(None)),
+            extra => {
+                let (job, at, name) = extra.into_parts();
+                (job, at, slot.begin(name))
+            }
+        };
         // A job's own panic is caught inside `run_job`; this catches a panic from dropping what
         // a job left behind (a result or payload with a panicking Drop), so the worker lives.
-        if let Ok(Some(spare)) = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at))) {
+        let ran = panic::catch_unwind(AssertUnwindSafe(|| run_job(&shared, tally, job, at)));
+        slot.end(started);
+        if let Ok(Some(spare)) = ran {
             shared.spares.keep(&mut spent, spare);
         }
     }

@@ -68,8 +68,21 @@ pub(crate) const DEFAULT_MAX_RETAINED: usize = 64;
 /// ```
 pub struct BufferPool {
     core: Arc<Core>,
-    slots: PerThread<SlotRef>,
+    slots: Slots,
+    name: String,
+    /// Publishes the pool's figures while it lives.
+    #[cfg(feature = "metrics")]
+    _metrics: super::buffer_metrics::Published,
 }
+
+/// The per-thread slots; shared with the metrics publisher when there is one.
+#[cfg(not(feature = "metrics"))]
+pub(crate) type Slots = PerThread<SlotRef>;
+#[cfg(feature = "metrics")]
+pub(crate) type Slots = Arc<PerThread<SlotRef>>;
+
+/// The default name of a buffer pool.
+const DEFAULT_NAME: &str = "boundpool-buffers";
 
 impl BufferPool {
     /// A pool with the default settings: fresh buffers of 8 KiB,
@@ -152,21 +165,35 @@ impl BufferPool {
     /// assert_eq!((stats.hits, stats.misses, stats.retained), (1, 1, 0));
     /// ```
     pub fn stats(&self) -> BufferStats {
-        let mut stats = BufferStats {
-            retained: self.core.shared_len(),
-            // ORDERING: statistics; Relaxed.
-            discarded: self.core.discarded.load(Ordering::Relaxed),
-            overflowed: self.core.overflowed.load(Ordering::Relaxed),
-            shrunk: self.core.shrunk.load(Ordering::Relaxed),
-            ..BufferStats::default()
-        };
-        self.slots.for_each(|slot| {
-            stats.hits += slot.hits();
-            stats.misses += slot.misses();
-            stats.retained += usize::from(slot.holds_buffer());
-        });
-        stats
+        stats_of(&self.core, &self.slots)
     }
+
+    /// The pool's [`name`](BufferPoolBuilder::name) (default `"boundpool-buffers"`).
+    ///
+    /// ```
+    /// assert_eq!(boundpool::BufferPool::builder().name("frames").build().name(), "frames");
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The figures of the pool made of `core` and `slots`.
+pub(crate) fn stats_of(core: &Core, slots: &PerThread<SlotRef>) -> BufferStats {
+    let mut stats = BufferStats {
+        retained: core.shared_len(),
+        // ORDERING: statistics; Relaxed.
+        discarded: core.discarded.load(Ordering::Relaxed),
+        overflowed: core.overflowed.load(Ordering::Relaxed),
+        shrunk: core.shrunk.load(Ordering::Relaxed),
+        ..BufferStats::default()
+    };
+    slots.for_each(|slot| {
+        stats.hits += slot.hits();
+        stats.misses += slot.misses();
+        stats.retained += usize::from(slot.holds_buffer());
+    });
+    stats
 }
 
 /// For models: tells whether everything a dropped pool held has been freed.
@@ -212,6 +239,7 @@ impl fmt::Debug for BufferPool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.core.config;
         f.debug_struct("BufferPool")
+            .field("name", &self.name)
             .field("buffer_capacity", &c.buffer_capacity)
             .field("max_buffer_capacity", &c.max_buffer_capacity)
             .field("max_retained", &c.max_retained)
@@ -238,6 +266,7 @@ impl fmt::Debug for BufferPool {
 #[derive(Debug, Clone)]
 pub struct BufferPoolBuilder {
     config: Config,
+    name: Option<String>,
 }
 
 impl Default for BufferPoolBuilder {
@@ -255,11 +284,24 @@ impl Default for BufferPoolBuilder {
                 max_retained: DEFAULT_MAX_RETAINED,
                 zero_on_return: false,
             },
+            name: None,
         }
     }
 }
 
 impl BufferPoolBuilder {
+    /// The pool's name (default `"boundpool-buffers"`): in `Debug`, [`BufferPool::name`] and,
+    /// with the `metrics` feature, the label `pool` of its metrics.
+    ///
+    /// ```
+    /// let pool = boundpool::BufferPool::builder().name("frames").build();
+    /// assert_eq!(pool.name(), "frames");
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
     /// The largest [`buffer_capacity`](Self::buffer_capacity) a pool accepts: 1 GiB.
     ///
     /// Every miss allocates a fresh buffer of that capacity, so a capacity the allocator
@@ -399,7 +441,18 @@ impl BufferPoolBuilder {
             ));
         }
         let core = Arc::new(Core::new(self.config));
-        Ok(BufferPool { core, slots: PerThread::new() })
+        let name = self.name.unwrap_or_else(|| DEFAULT_NAME.to_owned());
+        #[cfg(not(feature = "metrics"))]
+        let slots = PerThread::new();
+        #[cfg(feature = "metrics")]
+        let slots = Arc::new(PerThread::new());
+        Ok(BufferPool {
+            #[cfg(feature = "metrics")]
+            _metrics: super::buffer_metrics::Published::start(&core, &slots, name.clone()),
+            name,
+            core,
+            slots,
+        })
     }
 }
 

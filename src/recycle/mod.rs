@@ -1,6 +1,7 @@
 //! Recyclers: [`BufferPool`] for byte buffers and [`ObjectPool`] for anything costly to make.
 //!
 //! - `buffer.rs`: the buffer pool, its builder and its counters.
+//! - `buffer_metrics.rs`: its figures published through the `metrics` facade (feature `metrics`).
 //! - `pooled_buffer.rs`: a checked-out buffer and its return path.
 //! - `idle.rs`: where idle buffers wait: per-thread cells, the shared queue, retention credits.
 //! - `object.rs`: the bounded object pool and its checkout calls.
@@ -12,15 +13,18 @@
 //! - `probe.rs`: creation while `create` fails: retries with backoff, one probe at a time.
 //! - `pooled.rs`: a checked-out object and its checks on return.
 //! - `object_stats.rs`: its counters.
+//! - `object_metrics.rs`: its figures published through the `metrics` facade (feature `metrics`).
 //! - `upkeep.rs`: what the maintenance thread does for an object pool.
-//! - `maintenance.rs`: the process's one maintenance thread, shared by every pool.
 
 mod buffer;
+#[cfg(feature = "metrics")]
+mod buffer_metrics;
 mod checkout;
 mod idle;
-mod maintenance;
 mod object;
 mod object_builder;
+#[cfg(feature = "metrics")]
+mod object_metrics;
 mod object_stats;
 mod pooled;
 mod pooled_buffer;
@@ -36,10 +40,3 @@ pub use self::object_builder::ObjectPoolBuilder;
 pub use self::object_stats::ObjectStats;
 pub use self::pooled::Pooled;
 pub use self::pooled_buffer::PooledBuffer;
-
-/// How many maintenance threads are alive now: 0 or 1. For tests of that bound; not part of
-/// the API.
-#[doc(hidden)]
-pub fn maintenance_threads() -> usize {
-    maintenance::running_threads()
-}

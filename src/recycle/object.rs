@@ -5,11 +5,11 @@
 //! `pooled.rs` (the return path), `object_builder.rs` (settings), `upkeep.rs` (what the shared
 //! maintenance thread does for a pool) and `object_stats.rs` (counters).
 
-use super::maintenance::Registration;
 use super::object_stats::{Counters, ObjectStats};
 use super::pooled::Pooled;
 use super::waiters::State;
 use crate::error::GetError;
+use crate::maintenance::Registration;
 use crate::sync::{wait_until, Arc, Condvar, Mutex};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -152,6 +152,26 @@ pub(crate) struct Inner<T, E> {
     pub(crate) upkeep_backoff: Mutex<Duration>,
     /// Keeps the pool on the maintenance thread's list while it exists.
     pub(crate) _registration: Option<Registration>,
+    /// The checkouts that waited and their total wait, as last published.
+    #[cfg(feature = "metrics")]
+    pub(crate) published: Mutex<(u64, Duration)>,
+}
+
+impl<T, E> Inner<T, E> {
+    /// The pool's figures now.
+    pub(crate) fn stats(&self) -> ObjectStats {
+        let mut stats = {
+            let state = self.state.lock();
+            ObjectStats {
+                live: state.live,
+                idle: state.idle.len(),
+                waiting: state.waiters(),
+                ..Default::default()
+            }
+        };
+        self.counters.fill(&mut stats);
+        stats
+    }
 }
 
 /// How long a `get` may wait.
@@ -333,17 +353,7 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stats(&self) -> ObjectStats {
-        let mut stats = {
-            let state = self.inner.state.lock();
-            ObjectStats {
-                live: state.live,
-                idle: state.idle.len(),
-                waiting: state.waiters(),
-                ..Default::default()
-            }
-        };
-        self.inner.counters.fill(&mut stats);
-        stats
+        self.inner.stats()
     }
 
     /// Runs one round of the maintenance thread's work for this pool on the calling thread.

@@ -1,10 +1,10 @@
 //! `ObjectPoolBuilder`: the settings of an [`ObjectPool`] and their checks.
 
-use super::maintenance;
 use super::object::{CheckFn, Config, CreateFn, Inner, ObjectPool, ResetFn};
 use super::object_stats::Counters;
 use super::waiters::State;
 use crate::error::BuildError;
+use crate::maintenance;
 use crate::sync::{Arc, Condvar, Mutex, Weak};
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -323,7 +323,9 @@ impl<T, E> ObjectPoolBuilder<T, E> {
         };
         let (create, reset, validate, is_broken) = (self.create, self.reset, self.validate, self.is_broken);
         let inner = Arc::new_cyclic(|me: &Weak<Inner<T, E>>| {
-            let registration = config.needs_maintenance().then(|| maintenance::register(me.clone()));
+            // With the `metrics` feature, every pool is on the maintenance thread to publish.
+            let registration = (config.needs_maintenance() || cfg!(feature = "metrics"))
+                .then(|| maintenance::register(me.clone()));
             Inner {
                 state: Mutex::new(State::new(max_idle)),
                 probe_done: Condvar::new(),
@@ -334,6 +336,8 @@ impl<T, E> ObjectPoolBuilder<T, E> {
                 config,
                 counters: Counters::default(),
                 epoch: Instant::now(),
+                #[cfg(feature = "metrics")]
+                published: Mutex::new((0, Duration::ZERO)),
                 upkeep_backoff: Mutex::new(super::checkout::BACKOFF_FIRST),
                 _registration: registration,
             }

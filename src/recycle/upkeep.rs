@@ -15,8 +15,8 @@
 //! refill gives its slot back and the next one waits a backoff (doubling up to 1 s).
 
 use super::checkout::{SlotGuard, BACKOFF_FIRST};
-use super::maintenance::Task;
 use super::object::Inner;
+use crate::maintenance::Task;
 use std::time::{Duration, Instant};
 
 /// Longest pause between two failed `min_idle` refills.
@@ -35,6 +35,11 @@ impl<T: Send + 'static, E: 'static> Task for Inner<T, E> {
         let mut next = now + self.sweep_period();
         if self.config.min_idle > 0 {
             next = next.min(self.refill());
+        }
+        #[cfg(feature = "metrics")]
+        {
+            self.publish_metrics();
+            next = next.min(now + super::object_metrics::PERIOD);
         }
         next
     }

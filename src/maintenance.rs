@@ -1,5 +1,5 @@
 //! The process's one maintenance thread: periodic work for whichever pools need it (object
-//! expiry and `min_idle` refills today; any time-driven check, such as a watchdog, can join).
+//! expiry and `min_idle` refills, the thread pools' slow-job watchdog).
 //!
 //! # Rules
 //!
