@@ -43,6 +43,20 @@ impl Server {
     }
 }
 
+/// Runs `callers` threads that each `get_timeout(deadline)` from `pool` while create fails, and
+/// checks (bounded by `WAIT`) that every one returns a creation error or a timeout.
+fn every_caller_fails_by_its_deadline(pool: &ObjectPool<u32, String>, callers: usize, deadline: Duration) {
+    let (tx, rx) = mpsc::channel();
+    for _ in 0..callers {
+        let (pool, tx) = (pool.clone(), tx.clone());
+        thread::spawn(move || tx.send(pool.get_timeout(deadline).map(drop)).unwrap());
+    }
+    for _ in 0..callers {
+        let result = rx.recv_timeout(WAIT).expect("every caller returns by its deadline");
+        assert!(matches!(result, Err(GetError::Create(_) | GetError::Timeout)), "{result:?}");
+    }
+}
+
 #[test]
 fn a_waiting_get_retries_until_its_deadline_and_sees_only_the_last_error() {
     let server = Arc::new(Server::default());
@@ -92,15 +106,7 @@ fn at_most_one_creation_per_free_slot_is_in_flight() {
     let server = Arc::new(Server::default());
     server.down.store(true, Ordering::SeqCst);
     let pool = ObjectPool::builder(server.connect()).max_live(2).build().unwrap();
-    let (tx, rx) = mpsc::channel();
-    for _ in 0..8 {
-        let (pool, tx) = (pool.clone(), tx.clone());
-        thread::spawn(move || tx.send(pool.get_timeout(Duration::from_millis(300)).map(drop)).unwrap());
-    }
-    for _ in 0..8 {
-        let result = rx.recv_timeout(WAIT).expect("every caller returns by its deadline");
-        assert!(matches!(result, Err(GetError::Create(_) | GetError::Timeout)), "{result:?}");
-    }
+    every_caller_fails_by_its_deadline(&pool, 8, Duration::from_millis(300));
     let peak = server.peak_in_flight.load(Ordering::SeqCst);
     assert!(peak <= 2, "{peak} creations at once with 2 free slots");
     // Two slots, each at most about seven attempts in 300 ms, plus one each for callers handed a
@@ -157,15 +163,7 @@ fn while_create_fails_one_caller_probes_and_the_others_wait_for_its_outcome() {
     let server = Arc::new(Server::default());
     server.down.store(true, Ordering::SeqCst);
     let pool = ObjectPool::builder(server.connect()).max_live(8).build().unwrap();
-    let (tx, rx) = mpsc::channel();
-    for _ in 0..16 {
-        let (pool, tx) = (pool.clone(), tx.clone());
-        thread::spawn(move || tx.send(pool.get_timeout(Duration::from_millis(400)).map(drop)).unwrap());
-    }
-    for _ in 0..16 {
-        let result = rx.recv_timeout(WAIT).expect("every caller returns by its deadline");
-        assert!(matches!(result, Err(GetError::Create(_) | GetError::Timeout)), "{result:?}");
-    }
+    every_caller_fails_by_its_deadline(&pool, 16, Duration::from_millis(400));
     // At most one attempt per slot as the outage begins, one probe per backoff step (about
     // eight in 400 ms), and one last attempt per slot holder at its deadline. Eight slots each
     // retrying on their own would make about 70.

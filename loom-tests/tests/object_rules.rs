@@ -10,23 +10,12 @@
 
 #![cfg(loom)]
 
+use boundpool_loom_tests::model;
 use boundpool::{GetError, ObjectPool};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use std::time::Duration;
-
-fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&runs);
-    let start = std::time::Instant::now();
-    loom::model(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    let runs = runs.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!("{name}: {runs} iterations in {:.2?}", start.elapsed());
-}
 
 /// What `create` sees: objects alive, creations in flight, calls so far.
 #[derive(Default)]

@@ -4,24 +4,12 @@
 
 #![cfg(loom)]
 
+use boundpool_loom_tests::model;
 use boundpool::model::BufferPoolProbe;
 use boundpool::{BufferPool, GetError, ObjectPool};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-
-/// Runs a loom model and prints how many interleavings it explored.
-fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
-    let runs = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counter = std::sync::Arc::clone(&runs);
-    let start = std::time::Instant::now();
-    loom::model(move || {
-        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        f();
-    });
-    let runs = runs.load(std::sync::atomic::Ordering::Relaxed);
-    eprintln!("{name}: {runs} iterations in {:.2?}", start.elapsed());
-}
 
 /// An object that counts how many of its kind exist.
 struct Counted(Arc<AtomicUsize>);

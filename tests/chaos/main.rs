@@ -70,6 +70,31 @@ impl Rng {
     }
 }
 
+/// A round's closer: shuts `pool` down in a random way (`shutdown`, `shutdown_timeout` of up
+/// to 1 ms, `shutdown_now`, or not at all until the round ends). Each job `shutdown_now` hands
+/// back goes to `handed_back`, with whether to run it (about half) or drop it.
+pub fn shut_down_randomly(
+    pool: &boundpool::ThreadPool,
+    rng: &mut Rng,
+    mut handed_back: impl FnMut(boundpool::PendingJob, bool),
+) {
+    match rng.range(0, 3) {
+        0 => {
+            pool.shutdown();
+        }
+        1 => {
+            let _ = pool.shutdown_timeout(Duration::from_micros(rng.range(0, 1000)));
+        }
+        2 => {
+            for pending in pool.shutdown_now() {
+                let run = rng.chance(50);
+                handed_back(pending, run);
+            }
+        }
+        _ => {} // no shutdown until the end of the round
+    }
+}
+
 /// What a round did, summed over a subject's rounds and printed at the end.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Counts {

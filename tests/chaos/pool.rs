@@ -11,7 +11,7 @@ use std::time::Duration;
 use boundpool::{CancelToken, JobError, JobHandle, ThreadPool};
 
 use super::common::{assert_no_threads_named, EXPECTED};
-use super::{Counts, Rng};
+use super::{shut_down_randomly, Counts, Rng};
 
 const ACCEPTED: u8 = 1;
 const REFUSED: u8 = 2;
@@ -276,26 +276,15 @@ fn closer(pool: Arc<ThreadPool>, ledger: Arc<Ledger>, mut rng: Rng, total_ops: u
         thread::yield_now();
     }
     ledger.ops.fetch_add(1, SeqCst);
-    match rng.range(0, 3) {
-        0 => {
-            pool.shutdown();
+    shut_down_randomly(&pool, &mut rng, |pending, run| {
+        ledger.handed_back.fetch_add(1, SeqCst);
+        if run {
+            pending.run();
+        } else {
+            ledger.dropped_pending.fetch_add(1, SeqCst);
+            drop(pending);
         }
-        1 => {
-            let _ = pool.shutdown_timeout(Duration::from_micros(rng.range(0, 1000)));
-        }
-        2 => {
-            for pending in pool.shutdown_now() {
-                ledger.handed_back.fetch_add(1, SeqCst);
-                if rng.chance(50) {
-                    pending.run();
-                } else {
-                    ledger.dropped_pending.fetch_add(1, SeqCst);
-                    drop(pending);
-                }
-            }
-        }
-        _ => {} // no shutdown until the end of the round
-    }
+    });
 }
 
 /// One round: a random pool, submitters and a closer, then the accounting.

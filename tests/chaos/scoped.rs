@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use boundpool::{CancelToken, JobHandle, ThreadPool};
 
 use super::common::{assert_no_threads_named, EXPECTED};
-use super::{Counts, Rng};
+use super::{shut_down_randomly, Counts, Rng};
 
 /// What the round's programs did, summed over every thread.
 #[derive(Default)]
@@ -317,23 +317,12 @@ fn closer(pool: Arc<ThreadPool>, tally: Arc<Tally>, mut rng: Rng, programs: usiz
     while tally.programs.load(SeqCst) < target && Instant::now() < deadline {
         thread::yield_now();
     }
-    match rng.range(0, 3) {
-        0 => {
-            pool.shutdown();
+    shut_down_randomly(&pool, &mut rng, |pending, run| {
+        tally.handed_back.fetch_add(1, SeqCst);
+        if run {
+            pending.run();
         }
-        1 => {
-            let _ = pool.shutdown_timeout(Duration::from_micros(rng.range(0, 1000)));
-        }
-        2 => {
-            for pending in pool.shutdown_now() {
-                tally.handed_back.fetch_add(1, SeqCst);
-                if rng.chance(50) {
-                    pending.run();
-                }
-            }
-        }
-        _ => {}
-    }
+    });
 }
 
 /// One round: a random pool, callers running programs and a closer, then the accounting.
