@@ -158,11 +158,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod deadline;
 mod error;
 mod maintenance;
 mod pool;
 mod recycle;
 mod sync;
+mod waitlist;
 
 pub use error::{
     BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,

@@ -8,10 +8,11 @@ use super::activity::Activity;
 use super::fire::Spares;
 use super::live::Live;
 use super::queue::JobQueue;
-use super::shutdown::{Lifecycle, Wait};
+use super::shutdown::Lifecycle;
 use super::stats::Counters;
 use super::watchdog::{self, SlowJob, SlowJobHook};
 use super::{worker, Hooks, Shared, ThreadPool};
+use crate::deadline::Deadline;
 use crate::error::BuildError;
 use crate::sync::{thread, Arc};
 
@@ -427,7 +428,7 @@ impl Builder {
                     shared.life.start_failed();
                     shared.queue.close();
                     // Nothing was submitted, so the started workers exit at once.
-                    let _ = shared.finish(Wait::Forever);
+                    let _ = shared.finish(Deadline::Never);
                     return Err(BuildError::spawn(index, source));
                 }
             }

@@ -4,10 +4,11 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::job::{Completion, Counted};
 use super::{worker, Shared};
+use crate::deadline::Deadline;
 use crate::error::JobError;
 use crate::sync::Arc;
 
@@ -73,7 +74,7 @@ impl<T> JobHandle<T> {
     /// ```
     pub fn join(self) -> Result<T, JobError> {
         self.help();
-        self.cell.wait(None);
+        self.cell.wait(Deadline::Never);
         self.cell.take()
     }
 
@@ -97,7 +98,7 @@ impl<T> JobHandle<T> {
     pub fn wait_timeout(&self, timeout: Duration) -> bool {
         self.help();
         // A timeout too long to represent is a wait without one.
-        self.cell.wait(Instant::now().checked_add(timeout))
+        self.cell.wait(Deadline::after(timeout))
     }
 
     /// True once the job has finished: it ran, panicked or was cancelled.

@@ -16,8 +16,9 @@ use super::cancel::CancelToken;
 use super::erase::Ticket;
 use super::fire::Fire;
 use super::stats::{Outcome, Tally};
+use crate::deadline::{wait_while, Deadline};
 use crate::error::JobError;
-use crate::sync::{self, Arc, AtomicBool, Backoff, Condvar, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, Backoff, Condvar, Mutex, Ordering};
 
 /// How long a joiner keeps checking for the result before it parks.
 const JOIN_PATIENCE: Duration = Duration::from_micros(20);
@@ -146,7 +147,7 @@ pub(crate) trait Task: Send + Sync {
 pub(crate) trait Completion<T>: Task {
     fn is_finished(&self) -> bool;
     /// Waits until the job is done or `deadline` passes; true when done.
-    fn wait(&self, deadline: Option<Instant>) -> bool;
+    fn wait(&self, deadline: Deadline) -> bool;
     /// Takes the result of a finished job.
     fn take(&self) -> Result<T, JobError>;
     fn poll_result(&self, cx: &mut Context<'_>) -> Poll<Result<T, JobError>>;
@@ -327,7 +328,7 @@ where
         self.finished.load(Ordering::Acquire)
     }
 
-    fn wait(&self, deadline: Option<Instant>) -> bool {
+    fn wait(&self, deadline: Deadline) -> bool {
         if self.is_finished() {
             return true;
         }
@@ -337,24 +338,14 @@ where
             if self.is_finished() {
                 return true;
             }
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            if deadline.passed() {
                 break;
             }
         }
         let mut state = self.state.lock();
-        loop {
-            if matches!(state.stage, Stage::Done(_) | Stage::Taken) {
-                return true;
-            }
-            match deadline {
-                None => self.done.wait(&mut state),
-                Some(deadline) => {
-                    if sync::wait_until(&self.done, &mut state, deadline) {
-                        return matches!(state.stage, Stage::Done(_) | Stage::Taken);
-                    }
-                }
-            }
-        }
+        wait_while(&self.done, &mut state, deadline, |state| {
+            !matches!(state.stage, Stage::Done(_) | Stage::Taken)
+        })
     }
 
     fn take(&self) -> Result<T, JobError> {

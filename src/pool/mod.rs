@@ -45,9 +45,10 @@ use self::activity::Activity;
 use self::fire::Spares;
 use self::job::{Counted, Job, JobCell, JobFn, Plain, Queued, Task};
 use self::queue::{JobQueue, Refusal};
-use self::shutdown::{Lifecycle, Wait};
+use self::shutdown::Lifecycle;
 use self::stats::Counters;
 use self::watchdog::SlowJobHook;
+use crate::deadline::Deadline;
 use crate::error::{BuildError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError};
 use crate::maintenance::Registration;
 use crate::sync::Arc;
@@ -601,7 +602,7 @@ impl ThreadPool {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn shutdown(&self) -> ShutdownReport {
-        match self.close_and_finish(Wait::Forever) {
+        match self.close_and_finish(Deadline::Never) {
             Ok(report) => report,
             Err(_) => unreachable!("boundpool: a shutdown without deadline cannot time out"),
         }
@@ -625,11 +626,7 @@ impl ThreadPool {
     /// # Ok::<(), boundpool::BuildError>(())
     /// ```
     pub fn shutdown_timeout(&self, timeout: Duration) -> Result<ShutdownReport, ShutdownTimeout> {
-        let wait = match Instant::now().checked_add(timeout) {
-            Some(deadline) => Wait::Until(deadline),
-            None => Wait::Forever,
-        };
-        self.close_and_finish(wait)
+        self.close_and_finish(Deadline::after(timeout))
     }
 
     /// Stops intake, takes every queued job out unrun, joins the workers (after they finish
@@ -646,7 +643,7 @@ impl ThreadPool {
         self.shared.close();
         let pending = self.shared.drain();
         // Waiting forever cannot time out.
-        let _ = self.shared.finish(Wait::Forever);
+        let _ = self.shared.finish(Deadline::Never);
         #[cfg(feature = "metrics")]
         self.metrics.publish();
         pending

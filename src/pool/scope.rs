@@ -16,6 +16,7 @@ use std::panic::{self, AssertUnwindSafe};
 use super::erase::Jobs;
 use super::job::{Completion, Job, JobCell, Plain};
 use super::Shared;
+use crate::deadline::Deadline;
 use crate::error::JobError;
 use crate::sync::Arc;
 
@@ -145,7 +146,7 @@ impl<T> ScopedJobHandle<'_, T> {
     /// ```
     pub fn join(self) -> Result<T, JobError> {
         self.jobs.run_here(self.slot);
-        self.cell.wait(None);
+        self.cell.wait(Deadline::Never);
         self.cell.take()
     }
 

@@ -8,13 +8,13 @@
 //! which is prompt.
 
 use std::fmt;
-use std::time::Instant;
 
 use super::job::Job;
 use super::stats::ShutdownReport;
 use super::{worker, Shared, ThreadPool};
+use crate::deadline::{wait_while, Deadline};
 use crate::error::ShutdownTimeout;
-use crate::sync::{self, thread, Arc, Condvar, Mutex};
+use crate::sync::{thread, Arc, Condvar, Mutex};
 
 /// The worker threads of a pool and how many of them are still running.
 #[derive(Debug, Default)]
@@ -51,18 +51,9 @@ impl Lifecycle {
     }
 
     /// Waits until every worker has exited or `deadline` passed; the number still alive.
-    fn wait_exited(&self, deadline: Option<Instant>) -> usize {
+    fn wait_exited(&self, deadline: Deadline) -> usize {
         let mut alive = self.alive.lock();
-        while *alive > 0 {
-            match deadline {
-                None => self.exited.wait(&mut alive),
-                Some(deadline) => {
-                    if sync::wait_until(&self.exited, &mut alive, deadline) {
-                        break;
-                    }
-                }
-            }
-        }
+        wait_while(&self.exited, &mut alive, deadline, |alive| *alive > 0);
         *alive
     }
 
@@ -75,12 +66,6 @@ impl Lifecycle {
             let _ = handle.join();
         }
     }
-}
-
-/// How long `finish` may wait.
-pub(crate) enum Wait {
-    Forever,
-    Until(Instant),
 }
 
 impl Shared {
@@ -96,14 +81,10 @@ impl Shared {
 
     /// After the queue is closed: wait for the workers to drain it and exit, then join them.
     /// From one of the pool's own workers this returns at once (a thread cannot join itself).
-    pub(crate) fn finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
+    pub(crate) fn finish(&self, deadline: Deadline) -> Result<ShutdownReport, ShutdownTimeout> {
         if worker::is_worker_of(self) {
             return Ok(self.report());
         }
-        let deadline = match wait {
-            Wait::Forever => None,
-            Wait::Until(deadline) => Some(deadline),
-        };
         let busy = self.life.wait_exited(deadline);
         if busy > 0 {
             return Err(ShutdownTimeout::new(busy));
@@ -134,9 +115,9 @@ impl Shared {
 }
 
 impl ThreadPool {
-    pub(crate) fn close_and_finish(&self, wait: Wait) -> Result<ShutdownReport, ShutdownTimeout> {
+    pub(crate) fn close_and_finish(&self, deadline: Deadline) -> Result<ShutdownReport, ShutdownTimeout> {
         self.shared.close();
-        let finished = self.shared.finish(wait);
+        let finished = self.shared.finish(deadline);
         #[cfg(feature = "metrics")]
         self.metrics.publish();
         finished
