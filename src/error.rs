@@ -53,6 +53,29 @@ impl<F> fmt::Display for SubmitError<F> {
 
 impl<F> Error for SubmitError<F> {}
 
+/// [`reserve`](crate::ThreadPool::reserve) found the pool shut down, or it shut down while the
+/// call waited for room.
+///
+/// ```
+/// let pool = boundpool::ThreadPool::new(1)?;
+/// pool.shutdown();
+/// let rt = tokio::runtime::Builder::new_current_thread().build()?;
+/// let err = rt.block_on(pool.reserve()).unwrap_err();
+/// assert_eq!(err, boundpool::Closed);
+/// assert_eq!(err.to_string(), "the pool is shut down");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Closed;
+
+impl fmt::Display for Closed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the pool is shut down")
+    }
+}
+
+impl Error for Closed {}
+
 /// [`try_spawn`](crate::ThreadPool::try_spawn) or
 /// [`try_execute`](crate::ThreadPool::try_execute) was refused. Holds the closure that was not
 /// run.

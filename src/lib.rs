@@ -167,10 +167,10 @@ mod sync;
 mod waitlist;
 
 pub use error::{
-    BuildError, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
+    BuildError, Closed, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
 };
 pub use pool::{
-    live_worker_threads, Builder, CancelToken, JobBuilder, JobHandle, LatencyHistogram, PendingJob, PoolDump,
+    live_worker_threads, Builder, CancelToken, JobBuilder, JobHandle, LatencyHistogram, PendingJob, Permit, PoolDump,
     RunningJob, Scope, ScopedJobHandle, ShutdownReport, SlowJob, Stats, ThreadPool, TryScope, WorkerDump,
     DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };

@@ -6,6 +6,7 @@ use super::cancel::CancelToken;
 use super::job::WithToken;
 use super::scope::{self, Scope};
 use super::{JobHandle, Room, ThreadPool};
+use crate::deadline::Deadline;
 use crate::error::SubmitError;
 use crate::sync::Mutex;
 
@@ -228,7 +229,7 @@ impl ThreadPool {
         F: FnOnce(&CancelToken) -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(WithToken { f, token: token.clone() }, Room::Wait(None), None)
+        self.submit(WithToken { f, token: token.clone() }, Room::Wait(Deadline::Never), None)
             .map_err(|(_, WithToken { f, .. })| SubmitError(f))
     }
 }

@@ -6,6 +6,7 @@ use std::fmt;
 use super::job::Plain;
 use super::queue::Refusal;
 use super::{JobHandle, Room, ThreadPool};
+use crate::deadline::Deadline;
 use crate::error::{SubmitError, TrySubmitError};
 
 /// Options for one job, from [`ThreadPool::job`]. A named job shows its name in
@@ -66,7 +67,7 @@ impl<'a> JobBuilder<'a> {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.pool.submit(Plain(f), Room::Wait(None), self.name).map_err(|(_, Plain(f))| SubmitError(f))
+        self.pool.submit(Plain(f), Room::Wait(Deadline::Never), self.name).map_err(|(_, Plain(f))| SubmitError(f))
     }
 
     /// As [`ThreadPool::try_spawn`]: never blocks.
@@ -108,6 +109,6 @@ impl<'a> JobBuilder<'a> {
     where
         F: FnOnce() + Send + 'static,
     {
-        self.pool.submit_fire(f, Room::Wait(None), self.name).map_err(|(_, f)| SubmitError(f))
+        self.pool.submit_fire(f, Room::Wait(Deadline::Never), self.name).map_err(|(_, f)| SubmitError(f))
     }
 }

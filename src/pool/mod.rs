@@ -14,9 +14,13 @@ mod latency;
 mod live;
 #[cfg(feature = "metrics")]
 mod metrics;
+mod permit;
 mod queue;
+mod room;
 mod scope;
 mod shutdown;
+mod sleep;
+mod slots;
 mod stats;
 mod watchdog;
 mod worker;
@@ -37,6 +41,7 @@ pub use self::job_builder::JobBuilder;
 pub use self::latency::LatencyHistogram;
 pub use self::live::live_worker_threads;
 pub use self::scope::{Scope, ScopedJobHandle};
+pub use self::permit::Permit;
 pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
 pub use self::watchdog::SlowJob;
@@ -121,7 +126,7 @@ enum Room {
     Refuse,
     /// Wait, until the deadline if there is one. On the pool's own workers a full queue means
     /// caller-runs instead: the job runs inline.
-    Wait(Option<Instant>),
+    Wait(Deadline),
 }
 
 /// Where an accepted job goes.
@@ -312,7 +317,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(Plain(f), Room::Wait(None), None).map_err(|(_, Plain(f))| SubmitError(f))
+        self.submit(Plain(f), Room::Wait(Deadline::Never), None).map_err(|(_, Plain(f))| SubmitError(f))
     }
 
     /// Submits a job if the queue has room, never blocking.
@@ -365,8 +370,7 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let deadline = Instant::now().checked_add(timeout);
-        self.submit(Plain(f), Room::Wait(deadline), None).map_err(|(refusal, Plain(f))| match refusal {
+        self.submit(Plain(f), Room::Wait(Deadline::after(timeout)), None).map_err(|(refusal, Plain(f))| match refusal {
             Refusal::Full => SubmitTimeoutError::Timeout(f),
             Refusal::Closed => SubmitTimeoutError::Shutdown(f),
         })
@@ -405,7 +409,7 @@ impl ThreadPool {
     where
         F: FnOnce() + Send + 'static,
     {
-        self.submit_fire(f, Room::Wait(None), None).map_err(|(_, f)| SubmitError(f))
+        self.submit_fire(f, Room::Wait(Deadline::Never), None).map_err(|(_, f)| SubmitError(f))
     }
 
     /// Submits a job with no handle if the queue has room, never blocking.
