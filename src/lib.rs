@@ -170,9 +170,9 @@ pub use error::{
     BuildError, Closed, GetError, JobError, ShutdownTimeout, SubmitError, SubmitTimeoutError, TrySubmitError,
 };
 pub use pool::{
-    live_worker_threads, Builder, CancelToken, JobBuilder, JobHandle, LatencyHistogram, PendingJob, Permit, PoolDump,
-    RunningJob, Scope, ScopedJobHandle, ShutdownReport, SlowJob, Stats, ThreadPool, TryScope, WorkerDump,
-    DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
+    live_worker_threads, Builder, CancelToken, JobBuilder, JobHandle, LatencyHistogram, PendingJob, Permit,
+    PoolDump, RunningJob, Scope, ScopedJobHandle, ShutdownReport, SlowJob, Stats, ThreadPool, TryScope,
+    WorkerDump, DEFAULT_QUEUE_PER_WORKER, DEFAULT_THREAD_NAME,
 };
 
 pub use recycle::{

@@ -18,3 +18,64 @@ pub fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {
     let runs = runs.load(Ordering::Relaxed);
     eprintln!("{name}: {runs} iterations in {:.2?}", start.elapsed());
 }
+
+/// Polling futures inside a model: a waker that flags the polling thread and notifies it.
+#[cfg(loom)]
+pub mod task {
+    use loom::sync::{Condvar, Mutex};
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    /// Set by a wake-up; the polling thread waits until it is.
+    #[derive(Default)]
+    pub struct Flag {
+        woken: Mutex<bool>,
+        changed: Condvar,
+    }
+
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+
+        fn wake_by_ref(self: &Arc<Self>) {
+            *self.woken.lock().unwrap() = true;
+            self.changed.notify_all();
+        }
+    }
+
+    /// A waker for the current thread.
+    pub fn waker() -> (Waker, Arc<Flag>) {
+        let flag = Arc::new(Flag::default());
+        (Waker::from(Arc::clone(&flag)), flag)
+    }
+
+    /// Polls once with `waker`.
+    pub fn poll_once<F: Future>(f: Pin<&mut F>, waker: &Waker) -> Poll<F::Output> {
+        f.poll(&mut Context::from_waker(waker))
+    }
+
+    /// Waits until `flag` was set by a wake-up, and clears it.
+    pub fn wait(flag: &Flag) {
+        let mut woken = flag.woken.lock().unwrap();
+        while !*woken {
+            woken = flag.changed.wait(woken).unwrap();
+        }
+        *woken = false;
+    }
+
+    /// Polls `f` to completion on the current thread, waiting between wake-ups. A lost wake-up
+    /// leaves the thread waiting forever, which the model reports as a deadlock.
+    pub fn block_on<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        let (waker, flag) = waker();
+        loop {
+            if let Poll::Ready(out) = poll_once(f.as_mut(), &waker) {
+                return out;
+            }
+            wait(&flag);
+        }
+    }
+}

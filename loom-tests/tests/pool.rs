@@ -232,8 +232,8 @@ fn error_group_first_error_wins() {
 }
 
 /// Fills a one-worker pool's queue of `capacity` (the worker may already have taken some),
-/// then submits from another thread, which blocks until a take leaves the queue at its
-/// low-water mark (half the capacity) and must then be woken, not lost. Every job runs.
+/// then submits from another thread, which waits in line until a take frees a slot and must
+/// then be admitted, not forgotten. Every job runs.
 fn blocked_submitter_gets_in(capacity: usize) {
     let pool = Arc::new(pool(1, capacity));
     let ran = Arc::new(AtomicUsize::new(0));
@@ -261,8 +261,8 @@ fn blocked_submitter_woken_by_a_take() {
     loom::model(|| blocked_submitter_gets_in(1));
 }
 
-/// Room for 2: the take that leaves one job queued (half the capacity) wakes it.
+/// Room for 2: the take that leaves one job queued admits it.
 #[test]
-fn blocked_submitter_woken_at_the_low_water_mark() {
+fn blocked_submitter_admitted_with_a_job_still_queued() {
     loom::model(|| blocked_submitter_gets_in(2));
 }

@@ -67,7 +67,9 @@ impl<'a> JobBuilder<'a> {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.pool.submit(Plain(f), Room::Wait(Deadline::Never), self.name).map_err(|(_, Plain(f))| SubmitError(f))
+        self.pool
+            .submit(Plain(f), Room::Wait(Deadline::Never), self.name)
+            .map_err(|(_, Plain(f))| SubmitError(f))
     }
 
     /// As [`ThreadPool::try_spawn`]: never blocks.

@@ -40,8 +40,8 @@ pub use self::handle::JobHandle;
 pub use self::job_builder::JobBuilder;
 pub use self::latency::LatencyHistogram;
 pub use self::live::live_worker_threads;
-pub use self::scope::{Scope, ScopedJobHandle};
 pub use self::permit::Permit;
+pub use self::scope::{Scope, ScopedJobHandle};
 pub use self::shutdown::PendingJob;
 pub use self::stats::{ShutdownReport, Stats};
 pub use self::watchdog::SlowJob;
@@ -370,9 +370,11 @@ impl ThreadPool {
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        self.submit(Plain(f), Room::Wait(Deadline::after(timeout)), None).map_err(|(refusal, Plain(f))| match refusal {
-            Refusal::Full => SubmitTimeoutError::Timeout(f),
-            Refusal::Closed => SubmitTimeoutError::Shutdown(f),
+        self.submit(Plain(f), Room::Wait(Deadline::after(timeout)), None).map_err(|(refusal, Plain(f))| {
+            match refusal {
+                Refusal::Full => SubmitTimeoutError::Timeout(f),
+                Refusal::Closed => SubmitTimeoutError::Shutdown(f),
+            }
         })
     }
 

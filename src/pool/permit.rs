@@ -259,7 +259,10 @@ impl ThreadPool {
     /// assert_eq!(len, 24);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn spawn_async<F, T>(&self, f: F) -> impl Future<Output = Result<JobHandle<T>, SubmitError<F>>> + Send + '_
+    pub fn spawn_async<F, T>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<JobHandle<T>, SubmitError<F>>> + Send + '_
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,

@@ -31,7 +31,7 @@
 
 use crate::deadline::{wait_while, Deadline};
 use crate::sync::{fence, AtomicUsize, CachePadded, Mutex, Ordering};
-use crate::waitlist::{Left, Wake, WaitList, Wakeups};
+use crate::waitlist::{Left, WaitList, Wake, Wakeups};
 use std::task::Waker;
 
 use super::slots::{Refusal, Slots};

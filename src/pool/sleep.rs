@@ -113,7 +113,8 @@ impl Sleep {
         let mut now = self.counters.load(Ordering::SeqCst);
         while spinners(now) < self.max_spinners {
             // ORDERING: as above.
-            match self.counters.compare_exchange_weak(now, now + SPINNER, Ordering::SeqCst, Ordering::SeqCst) {
+            match self.counters.compare_exchange_weak(now, now + SPINNER, Ordering::SeqCst, Ordering::SeqCst)
+            {
                 Ok(_) => return true,
                 Err(seen) => now = seen,
             }
@@ -143,7 +144,12 @@ impl Sleep {
 
     /// Registers worker `index` as idle; `look` then checks the queue (after the fence) and
     /// the worker parks unless it found something. Unregisters before returning.
-    pub(crate) fn park<R>(&self, index: usize, parker: &Parker, look: impl FnOnce() -> Option<R>) -> Option<R> {
+    pub(crate) fn park<R>(
+        &self,
+        index: usize,
+        parker: &Parker,
+        look: impl FnOnce() -> Option<R>,
+    ) -> Option<R> {
         // ORDERING: SeqCst, the worker's writes in the Dekker pattern with a submitter. A swap,
         // not a store: a read-modify-write is ordered with a waker's swap of the same flag.
         self.idle[index].swap(true, Ordering::SeqCst);
