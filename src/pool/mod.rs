@@ -141,10 +141,13 @@ enum Admitted {
 ///   When it is full, [`spawn`](Self::spawn) and [`execute`](Self::execute) block,
 ///   [`try_spawn`](Self::try_spawn) and [`try_execute`](Self::try_execute) refuse at once, and
 ///   [`spawn_timeout`](Self::spawn_timeout) waits at most its timeout. A refused closure is
-///   always handed back in the error. A blocked `spawn` or `execute` is woken once the queue
-///   has drained to half its capacity, so a fast producer refills it in bursts rather than
-///   waking once per job; it also looks again every millisecond, so it gets in promptly even
-///   when room appears but the workers stop draining the queue.
+///   always handed back in the error. Async code awaits room instead of blocking its thread:
+///   [`reserve`](Self::reserve), [`spawn_async`](Self::spawn_async) and
+///   [`execute_async`](Self::execute_async).
+/// * **First come, first served.** Blocked threads and waiting tasks wait in one line and get
+///   slots in arrival order, as the workers free them; a newcomer (even `try_spawn`) does not
+///   take a slot before someone who is already waiting. The first slot freed wakes the one at
+///   the front, which then refills whatever the workers freed meanwhile in one burst.
 /// * **Results and panics.** `spawn` returns a [`JobHandle`] to join, await or cancel. A panic
 ///   in a job is caught: the worker lives on, the handle returns the payload, and panics of
 ///   handle-less jobs are counted in [`stats`](Self::stats) (and passed to the
@@ -324,8 +327,8 @@ impl ThreadPool {
     ///
     /// # Errors
     ///
-    /// [`TrySubmitError::Full`] with the closure when the queue is full,
-    /// [`TrySubmitError::Shutdown`] when the pool is shut down.
+    /// [`TrySubmitError::Full`] with the closure when the queue is full (or others already wait
+    /// for room: they come first), [`TrySubmitError::Shutdown`] when the pool is shut down.
     ///
     /// ```
     /// use boundpool::{ThreadPool, TrySubmitError};
