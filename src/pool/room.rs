@@ -23,11 +23,12 @@
 //! therefore needs no timer: a room that appears but never drains to any mark still admits
 //! the waiter at the take that made it.
 //!
-//! **Burst refill.** A producer that found the queue full is woken once, by the first take,
-//! with one slot granted; by the time it runs, the workers have usually taken more, and it
-//! refills those on its fast path (nobody else waits), so a fast producer pays one wake-up per
-//! time the queue fills, not one per job. While nobody waits, a take costs one load of
-//! `waiting` and no lock.
+//! **Burst refill.** A submitter that finds the queue full first looks for room for a few
+//! microseconds (spins, then yields; see `SUBMIT_PATIENCE` in `queue.rs`): while the workers
+//! drain a full queue a slot frees every few hundred nanoseconds, so a fast producer refills
+//! the queue in bursts without parking at all. Only a submitter that finds no room in that
+//! window joins the line, and the first take then wakes it. While nobody waits, a take costs
+//! one load of `waiting` and no lock.
 
 use crate::deadline::{wait_while, Deadline};
 use crate::sync::{fence, AtomicUsize, CachePadded, Mutex, Ordering};
