@@ -158,6 +158,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod alarm;
 mod deadline;
 mod error;
 mod maintenance;
