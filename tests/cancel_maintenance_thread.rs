@@ -28,7 +28,7 @@ fn the_maintenance_thread_runs_only_while_a_future_waits_on_a_deadline() {
         let mut b = Box::pin(far.child().cancelled());
         assert!(poll_once(&mut a, &waker).is_pending());
         assert!(poll_once(&mut b, &waker).is_pending());
-        assert_eq!(maintenance_threads(), 1);
+        wait_until(10, "the thread has started", || maintenance_threads() == 1);
         drop(a);
         drop(b);
         wait_until(10, "the thread exits once no future waits", || maintenance_threads() == 0);
@@ -36,7 +36,7 @@ fn the_maintenance_thread_runs_only_while_a_future_waits_on_a_deadline() {
         // A cancel ends it too.
         let mut c = Box::pin(far.cancelled());
         assert!(poll_once(&mut c, &waker).is_pending());
-        assert_eq!(maintenance_threads(), 1);
+        wait_until(10, "the thread has started", || maintenance_threads() == 1);
         far.cancel();
         assert!(poll_once(&mut c, &waker).is_ready());
         wait_until(10, "the thread exits once the token is cancelled", || maintenance_threads() == 0);
