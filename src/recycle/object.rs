@@ -44,9 +44,11 @@ pub const DEFAULT_CREATE_RETRY: Duration = Duration::from_secs(30);
 /// At most [`max_live`](crate::ObjectPoolBuilder::max_live) objects exist at once, idle and
 /// checked out together (default 16). When all are checked out, [`get`](Self::get) blocks until
 /// one comes back, [`try_get`](Self::try_get) returns [`GetError::Exhausted`] and
-/// [`get_timeout`](Self::get_timeout) waits at most its timeout. Blocked callers are served in
-/// arrival order: what comes back is handed to the one that has waited longest, so none starves.
-/// An object returned while nobody waits goes to the idle list and wakes nobody.
+/// [`get_timeout`](Self::get_timeout) waits at most its timeout, and
+/// [`get_async`](Self::get_async) waits without blocking its thread. Waiting callers, blocked
+/// threads and async tasks alike, are served in arrival order: what comes back is handed to the
+/// one that has waited longest, so none starves. An object returned while nobody waits goes to
+/// the idle list and wakes nobody.
 ///
 /// Objects are made by the `create` function given to [`builder`](Self::builder), lazily, when a
 /// `get` finds no idle object (or ahead of time, see
@@ -309,7 +311,8 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
         self.inner.state.lock().idle.len()
     }
 
-    /// How many `get` or `get_timeout` calls are blocked now.
+    /// How many callers wait in line now: blocked `get` or `get_timeout` calls and pending
+    /// `get_async` futures.
     ///
     /// ```
     /// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(1u8)).build()?;
