@@ -2,9 +2,8 @@
 //! list as a blocked `get`, a `get_async` future dropped as it is granted an object, and
 //! `CancelToken::cancelled` racing `cancel`.
 //!
-//! A task is a future polled by hand on a model thread with a waker that raises a loom flag;
-//! it is polled again only once the flag is up, so a lost wake-up leaves the model blocked
-//! and loom fails it.
+//! A task is a future polled by hand on a model thread with the shared harness's waker; it is
+//! polled again only once woken, so a lost wake-up leaves the model blocked and loom fails it.
 //!
 //! Run: `cd loom-tests && RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test async_wait`
 
@@ -12,57 +11,22 @@
 
 use boundpool::{CancelToken, ObjectPool};
 use boundpool_loom_tests::model;
-use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use loom::sync::{Arc, Notify};
+use boundpool_loom_tests::task::{self, Flag};
+use loom::sync::atomic::{AtomicUsize, Ordering};
+use loom::sync::Arc;
 use loom::thread;
 use std::convert::Infallible;
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll, Wake, Waker};
+use std::pin::{pin, Pin};
+use std::task::{Poll, Waker};
 
-/// A waker that raises a loom flag and notifies whoever waits for it (loom's `Notify` may
-/// wake spuriously, so the flag confirms).
-struct Flag {
-    up: AtomicBool,
-    notify: Notify,
-}
-
-impl Wake for Flag {
-    fn wake(self: std::sync::Arc<Self>) {
-        // A swap, not a store: loom can let the waiting thread's swap read past a plain store
-        // racing it on the same atomic, which would invent a lost wake-up.
-        self.up.swap(true, Ordering::SeqCst);
-        self.notify.notify();
-    }
-}
-
-/// A future polled by hand, and the flag its waker raises.
-struct Task<F> {
-    future: Pin<Box<F>>,
-    flag: std::sync::Arc<Flag>,
-    waker: Waker,
-}
-
-impl<F: Future> Task<F> {
-    fn new(future: F) -> Self {
-        let flag = std::sync::Arc::new(Flag { up: AtomicBool::new(false), notify: Notify::new() });
-        let waker = Waker::from(std::sync::Arc::clone(&flag));
-        Task { future: Box::pin(future), flag, waker }
-    }
-
-    fn poll(&mut self) -> Poll<F::Output> {
-        self.future.as_mut().poll(&mut Context::from_waker(&self.waker))
-    }
-
-    /// Waits for the waker, then polls; again while the poll is pending.
-    fn finish(mut self) -> F::Output {
-        loop {
-            while !self.flag.up.swap(false, Ordering::SeqCst) {
-                self.flag.notify.wait();
-            }
-            if let Poll::Ready(value) = self.poll() {
-                return value;
-            }
+/// Polls `future` again each time its waker is woken, until it is ready. Called only after a
+/// poll returned pending: a lost wake-up leaves the thread waiting, which loom reports.
+fn finish<F: Future>(mut future: Pin<&mut F>, waker: &Waker, flag: &Flag) -> F::Output {
+    loop {
+        task::wait(flag);
+        if let Poll::Ready(value) = task::poll_once(future.as_mut(), waker) {
+            return value;
         }
     }
 }
@@ -92,20 +56,21 @@ fn a_blocked_thread_and_a_task_in_arrival_order() {
                     turn
                 })
             };
-            let mut task = Task::new(pool.get_async());
+            let (waker, flag) = task::waker();
+            let mut get = pin!(pool.get_async());
             let blocked = if thread_first {
                 let blocked = start_thread();
                 until_waiters(&pool, 1);
-                assert!(task.poll().is_pending());
+                assert!(task::poll_once(get.as_mut(), &waker).is_pending());
                 blocked
             } else {
-                assert!(task.poll().is_pending());
+                assert!(task::poll_once(get.as_mut(), &waker).is_pending());
                 let blocked = start_thread();
                 until_waiters(&pool, 2);
                 blocked
             };
             drop(held);
-            let obj = task.finish().unwrap();
+            let obj = finish(get, &waker, &flag).unwrap();
             let task_turn = turns.fetch_add(1, Ordering::SeqCst);
             drop(obj);
             let thread_turn = blocked.join().unwrap();
@@ -144,8 +109,9 @@ fn a_dropped_future_racing_its_grant() {
             .build()
             .unwrap();
             let held = pool.get().unwrap();
-            let mut task = Task::new(pool.get_async());
-            assert!(task.poll().is_pending());
+            let (waker, _flag) = task::waker();
+            let mut get = Box::pin(pool.get_async());
+            assert!(task::poll_once(get.as_mut(), &waker).is_pending());
             let blocked = {
                 let pool = pool.clone();
                 thread::spawn(move || drop(pool.get().unwrap()))
@@ -158,7 +124,7 @@ fn a_dropped_future_racing_its_grant() {
                     drop(held);
                 }
             });
-            drop(task);
+            drop(get);
             returner.join().unwrap();
             blocked.join().unwrap();
             assert_eq!((pool.live(), pool.idle(), pool.waiters()), (1, 1, 0));
@@ -175,9 +141,10 @@ fn cancel_racing_cancelled() {
         let parent = CancelToken::new();
         let child = parent.child();
         let canceller = thread::spawn(move || parent.cancel());
-        let mut task = Task::new(child.cancelled());
-        if task.poll().is_pending() {
-            task.finish();
+        let (waker, flag) = task::waker();
+        let mut cancelled = pin!(child.cancelled());
+        if task::poll_once(cancelled.as_mut(), &waker).is_pending() {
+            finish(cancelled, &waker, &flag);
         }
         canceller.join().unwrap();
         assert!(child.is_cancelled());
