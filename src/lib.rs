@@ -124,7 +124,8 @@
 //! [`BufferPool`] recycles byte buffers like Go's `sync.Pool`: `get` never blocks, each thread
 //! has a private fast path, retention is bounded and oversized buffers are dropped.
 //! [`ObjectPool`] bounds how many costly objects (connections, encoders, parsers) exist, with
-//! blocking, non-blocking and timed checkout, `reset`/`validate`/`is_broken` hooks, creation
+//! blocking, non-blocking, timed and async ([`ObjectPool::get_async`], in the same line as
+//! blocked callers) checkout, `reset`/`validate`/`is_broken` hooks, creation
 //! retried with backoff through an outage (one attempt per free slot at a time), expiry and
 //! [`ObjectStats`]; it is tested holding real PostgreSQL connections.
 //!
@@ -158,6 +159,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+mod alarm;
 mod deadline;
 mod error;
 mod maintenance;

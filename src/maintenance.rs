@@ -43,7 +43,8 @@ pub(crate) trait Task: Send + Sync {
 #[cfg(not(loom))]
 mod real {
     use super::Task;
-    use crate::sync::{thread, wait_until, AtomicUsize, Condvar, Mutex, Ordering, Weak};
+    use crate::deadline::{wait_while, Deadline};
+    use crate::sync::{thread, AtomicUsize, Condvar, Mutex, Ordering, Weak};
     use std::panic::{catch_unwind, AssertUnwindSafe};
     use std::time::{Duration, Instant};
 
@@ -154,8 +155,12 @@ mod real {
                 .map(|e| (e.id, Weak::clone(&e.task)))
                 .collect();
             if due.is_empty() {
+                // Until the earliest due instant, or a registration added or dropped.
                 let next = registry.entries.iter().map(|e| e.due).min().unwrap_or(now);
-                wait_until(&WAKE, &mut registry, next);
+                wait_while(&WAKE, &mut registry, Deadline::At(next), |registry| {
+                    let now = Instant::now();
+                    !registry.entries.is_empty() && registry.entries.iter().all(|e| e.due > now)
+                });
                 continue;
             }
             drop(registry);

@@ -1,9 +1,35 @@
 //! `CancelToken`: cooperative cancellation shared between a caller and its jobs.
+//!
+//! # Waiting for it from async code
+//!
+//! A [`CancelToken::cancelled`] future waits in its token's [`WaitList`] (see `waitlist.rs`).
+//! `cancel` sets the flag of each token it reaches, then, under that token's `waiting` lock,
+//! hands every queued future a grant and takes them out; the wake-ups are delivered after the
+//! lock is released. A future reads the flag under the same lock before it joins (or renews its
+//! waker), so either it sees the flag, or `cancel` takes that lock after it and finds it in the
+//! list: no wake-up is lost.
+//!
+//! A deadline needs a clock to pass. While a future waits on a token with a deadline, the token
+//! is registered as a task on the process's one maintenance thread (see `maintenance.rs`), due at
+//! the deadline, which cancels the token then (and so wakes its futures and its descendants').
+//! The registration is made by the first waiting future, under the `waiting` lock, and dropped
+//! when the token is cancelled or the last future stops waiting, so the thread runs only while
+//! some future waits on a deadline. Lock order: a token's `waiting`, then the maintenance
+//! registry; nothing holds the registry while it takes a token's lock.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::maintenance::{register, Registration, Task};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, Weak};
+use crate::waitlist::{WaitList, Wake};
+
+/// How long the maintenance thread may leave a token it has cancelled before it looks again
+/// (cancelling drops the registration, so it never does).
+const CANCELLED: Duration = Duration::from_secs(3600);
 
 /// A shared cancellation flag, like Go's `context.Context` without the values.
 ///
@@ -12,7 +38,7 @@ use crate::sync::{Arc, AtomicBool, Mutex, Ordering, Weak};
 /// whose token is cancelled before it starts never runs. Running jobs see the flag by calling
 /// [`is_cancelled`](Self::is_cancelled), which costs one atomic load (plus a clock read while a
 /// deadline is pending). A token with a timeout needs no timer thread: it reads the clock when
-/// asked.
+/// asked. Async code awaits [`cancelled`](Self::cancelled) instead.
 ///
 /// ```
 /// use boundpool::CancelToken;
@@ -36,11 +62,25 @@ struct Inner {
     /// The earliest deadline of this token and its ancestors.
     deadline: Option<Instant>,
     children: Mutex<Vec<Weak<Inner>>>,
+    /// `cancelled` futures waiting for the flag, and the deadline's maintenance task while one
+    /// waits.
+    waiting: Mutex<Waiting>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    list: WaitList<()>,
+    timer: Option<Registration>,
 }
 
 impl Inner {
     fn new(deadline: Option<Instant>) -> Arc<Inner> {
-        Arc::new(Inner { cancelled: AtomicBool::new(false), deadline, children: Mutex::new(Vec::new()) })
+        Arc::new(Inner {
+            cancelled: AtomicBool::new(false),
+            deadline,
+            children: Mutex::new(Vec::new()),
+            waiting: Mutex::new(Waiting::default()),
+        })
     }
 
     /// Flags this token and every descendant. Walks the whole subtree even through nodes that
@@ -60,9 +100,16 @@ impl Inner {
         self.children.lock().iter().filter_map(Weak::upgrade).collect()
     }
 
+    /// Sets the flag, then wakes the futures waiting for it and drops the deadline's task.
     fn set_cancelled(&self) {
         // ORDERING: Release: work done before `cancel` is visible to whoever sees the flag.
         self.cancelled.store(true, Ordering::Release);
+        let (wakeups, timer) = {
+            let mut waiting = self.waiting.lock();
+            (waiting.list.hand_off_all(|| ()), waiting.timer.take())
+        };
+        wakeups.wake();
+        drop(timer);
     }
 
     fn is_cancelled(&self) -> bool {
@@ -76,6 +123,18 @@ impl Inner {
                 true
             }
             _ => false,
+        }
+    }
+}
+
+impl Task for Inner {
+    fn run(&self, now: Instant) -> Instant {
+        match self.deadline {
+            Some(deadline) if now < deadline => deadline,
+            _ => {
+                self.cancel();
+                now + CANCELLED
+            }
         }
     }
 }
@@ -167,6 +226,104 @@ impl CancelToken {
     /// ```
     pub fn deadline(&self) -> Option<Instant> {
         self.inner.deadline
+    }
+}
+
+impl CancelToken {
+    /// A future that resolves once this token, or one of its ancestors, is cancelled or its
+    /// deadline passes: what [`is_cancelled`](Self::is_cancelled) reports, awaited.
+    ///
+    /// It owns a handle to the token (it is `'static` and `Send`), needs no particular runtime
+    /// (it is woken through its waker) and may be dropped at any time, which takes it off the
+    /// token's list. A deadline is served by the process's one maintenance thread, which runs
+    /// only while some such future waits: it wakes the future within a few milliseconds of the
+    /// deadline. Awaiting it in a `select!` against other work is the async counterpart of
+    /// checking `is_cancelled` between steps.
+    ///
+    /// ```
+    /// use boundpool::CancelToken;
+    /// use std::time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let token = CancelToken::new();
+    /// let stop = token.child();
+    /// let worker = tokio::spawn(async move {
+    ///     tokio::select! {
+    ///         _ = stop.cancelled() => "stopped",
+    ///         _ = tokio::time::sleep(Duration::from_secs(3600)) => "finished",
+    ///     }
+    /// });
+    /// token.cancel(); // reaches the child, and wakes its future
+    /// assert_eq!(worker.await.unwrap(), "stopped");
+    ///
+    /// // A deadline resolves it too, without a thread of its own.
+    /// CancelToken::with_timeout(Duration::from_millis(5)).cancelled().await;
+    /// # }
+    /// ```
+    pub fn cancelled(&self) -> impl Future<Output = ()> + Send + 'static {
+        Cancelled { token: Arc::clone(&self.inner), ticket: None }
+    }
+}
+
+/// The future of [`CancelToken::cancelled`].
+struct Cancelled {
+    token: Arc<Inner>,
+    /// Its place in the token's list, once it waits.
+    ticket: Option<u64>,
+}
+
+impl Cancelled {
+    /// Stops waiting; drops the deadline's task if nobody else waits.
+    fn leave(&mut self) {
+        let Some(ticket) = self.ticket.take() else { return };
+        let timer = {
+            let mut waiting = self.token.waiting.lock();
+            // Queued or granted, it is out of the list either way.
+            let _ = waiting.list.leave(ticket);
+            if waiting.list.is_empty() {
+                waiting.timer.take()
+            } else {
+                None
+            }
+        };
+        drop(timer);
+    }
+}
+
+impl Future for Cancelled {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        // Reads the clock too: a deadline that passed cancels the token here.
+        if this.token.is_cancelled() {
+            this.leave();
+            return Poll::Ready(());
+        }
+        let mut waiting = this.token.waiting.lock();
+        // ORDERING: Acquire pairs with the Release store in `set_cancelled`; read under the
+        // lock `cancel` takes after that store, so a cancel not seen here will find this entry.
+        if this.token.cancelled.load(Ordering::Acquire) {
+            drop(waiting);
+            this.leave();
+            return Poll::Ready(());
+        }
+        match this.ticket {
+            Some(ticket) => waiting.list.set_waker(ticket, cx.waker()),
+            None => this.ticket = Some(waiting.list.join(Wake::Task(cx.waker().clone()))),
+        }
+        if this.token.deadline.is_some() && waiting.timer.is_none() {
+            let task: Weak<dyn Task> = Arc::downgrade(&this.token) as Weak<dyn Task>;
+            waiting.timer = Some(register(task));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        self.leave();
     }
 }
 

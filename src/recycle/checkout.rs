@@ -122,10 +122,20 @@ impl<T, E> Inner<T, E> {
     /// Takes back a checked-out object: to the longest waiter, to the idle list, or dropped.
     pub(crate) fn put_back(&self, obj: T, born: Instant) {
         let since = self.stamp(self.config.clock_on_return());
+        self.keep_idle(Idle { obj, born, since });
+    }
+
+    /// An idle object back in the pool: to the longest waiter, to the idle list if it has
+    /// room, or dropped (freeing its slot).
+    fn keep_idle(&self, idle: Idle<T>) {
         let surplus = {
             let mut state = self.state.lock();
-            match state.hand_off(Grant::Object(Idle { obj, born, since })) {
-                Ok(()) => return,
+            match state.hand_off(Grant::Object(idle)) {
+                Ok(wakeup) => {
+                    drop(state);
+                    wakeup.wake();
+                    return;
+                }
                 Err(Grant::Object(idle)) if state.idle.len() < self.config.max_idle => {
                     state.idle.push_back(idle);
                     return;
@@ -140,9 +150,19 @@ impl<T, E> Inner<T, E> {
         drop(slot);
     }
 
+    /// Passes on a grant its waiter will not use (a `get_async` future dropped after it was
+    /// granted): an object as if returned, a slot as if freed.
+    pub(crate) fn pass_on(&self, grant: Grant<T>) {
+        match grant {
+            Grant::Object(idle) => self.keep_idle(idle),
+            Grant::Slot => self.release_slot(),
+        }
+    }
+
     /// Gives a live slot back: to the longest waiter (who creates), or to nobody.
     pub(crate) fn release_slot(&self) {
-        self.state.lock().release_slot();
+        let wakeup = self.state.lock().release_slot();
+        wakeup.wake();
     }
 }
 

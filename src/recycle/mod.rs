@@ -5,9 +5,10 @@
 //! - `pooled_buffer.rs`: a checked-out buffer and its return path.
 //! - `idle.rs`: where idle buffers wait: per-thread cells, the shared queue, retention credits.
 //! - `object.rs`: the bounded object pool and its checkout calls.
+//! - `object_async.rs`: `get_async`, waiting in the same line without blocking a thread.
 //! - `object_builder.rs`: its settings.
-//! - `waiters.rs`: its state under the lock: idle objects, the FIFO queue of blocked `get`
-//!   calls and the hand-off to them.
+//! - `waiters.rs`: its state under the lock: idle objects, the first-come, first-served list
+//!   of waiting `get` calls and `get_async` futures, and the hand-off to them.
 //! - `checkout.rs`: expiry and validation at checkout, and the return to the idle list or a
 //!   waiter.
 //! - `probe.rs`: creation while `create` fails: retries with backoff, one probe at a time.
@@ -22,6 +23,7 @@ mod buffer_metrics;
 mod checkout;
 mod idle;
 mod object;
+mod object_async;
 mod object_builder;
 #[cfg(feature = "metrics")]
 mod object_metrics;

@@ -8,9 +8,11 @@
 use super::object_stats::{Counters, ObjectStats};
 use super::pooled::Pooled;
 use super::waiters::State;
+use crate::deadline::{wait_while, Deadline};
 use crate::error::GetError;
 use crate::maintenance::Registration;
-use crate::sync::{wait_until, Arc, Condvar, Mutex};
+use crate::sync::{Arc, Condvar, Mutex};
+use crate::waitlist::{Left, Wake};
 use std::fmt;
 use std::time::{Duration, Instant};
 
@@ -42,9 +44,11 @@ pub const DEFAULT_CREATE_RETRY: Duration = Duration::from_secs(30);
 /// At most [`max_live`](crate::ObjectPoolBuilder::max_live) objects exist at once, idle and
 /// checked out together (default 16). When all are checked out, [`get`](Self::get) blocks until
 /// one comes back, [`try_get`](Self::try_get) returns [`GetError::Exhausted`] and
-/// [`get_timeout`](Self::get_timeout) waits at most its timeout. Blocked callers are served in
-/// arrival order: what comes back is handed to the one that has waited longest, so none starves.
-/// An object returned while nobody waits goes to the idle list and wakes nobody.
+/// [`get_timeout`](Self::get_timeout) waits at most its timeout, and
+/// [`get_async`](Self::get_async) waits without blocking its thread. Waiting callers, blocked
+/// threads and async tasks alike, are served in arrival order: what comes back is handed to the
+/// one that has waited longest, so none starves. An object returned while nobody waits goes to
+/// the idle list and wakes nobody.
 ///
 /// Objects are made by the `create` function given to [`builder`](Self::builder), lazily, when a
 /// `get` finds no idle object (or ahead of time, see
@@ -174,12 +178,12 @@ impl<T, E> Inner<T, E> {
     }
 }
 
-/// How long a `get` may wait.
+/// How long a `get` may wait: not at all (`try_get`, and creation for `get_async`, which never
+/// blocks its thread), or until a deadline.
 #[derive(Clone, Copy)]
 pub(crate) enum Wait {
     No,
-    Forever,
-    Until(Instant),
+    Within(Deadline),
 }
 
 impl<T: Send + 'static, E> ObjectPool<T, E> {
@@ -226,11 +230,7 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// ```
     pub fn get(&self) -> Result<Pooled<T, E>, GetError<E>> {
         let called = Instant::now();
-        let wait = match self.inner.config.wait_timeout.and_then(|d| called.checked_add(d)) {
-            Some(deadline) => Wait::Until(deadline),
-            None => Wait::Forever,
-        };
-        self.acquire(wait, called)
+        self.acquire(Wait::Within(Deadline::after_opt(called, self.inner.config.wait_timeout)), called)
     }
 
     /// An object if one can be had without waiting: an idle one, or a new one made with one
@@ -282,11 +282,7 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
     /// ```
     pub fn get_timeout(&self, timeout: Duration) -> Result<Pooled<T, E>, GetError<E>> {
         let called = Instant::now();
-        // A timeout too large to add to the clock is as good as none.
-        match called.checked_add(timeout) {
-            Some(deadline) => self.acquire(Wait::Until(deadline), called),
-            None => self.acquire(Wait::Forever, called),
-        }
+        self.acquire(Wait::Within(Deadline::after_from(called, timeout)), called)
     }
 
     /// How many objects exist now: idle, checked out, or being created.
@@ -315,7 +311,8 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
         self.inner.state.lock().idle.len()
     }
 
-    /// How many `get` or `get_timeout` calls are blocked now.
+    /// How many callers wait in line now: blocked `get` or `get_timeout` calls and pending
+    /// `get_async` futures.
     ///
     /// ```
     /// let pool = boundpool::ObjectPool::builder(|| Ok::<_, std::io::Error>(1u8)).build()?;
@@ -371,30 +368,30 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
             match state.grant_now(inner.config.max_live) {
                 Some(grant) => grant,
                 None => {
-                    if let Wait::No = wait {
+                    let Wait::Within(deadline) = wait else {
                         return Err(GetError::Exhausted);
-                    }
+                    };
                     let in_line = Instant::now();
-                    let (ticket, wake) = state.enqueue();
-                    let grant = loop {
-                        if let Some(grant) = state.take_grant(ticket) {
-                            break grant;
-                        }
-                        match wait {
-                            Wait::Until(deadline) => {
-                                if wait_until(&wake, &mut state, deadline) {
-                                    if let Some(grant) = state.take_grant(ticket) {
-                                        break grant;
-                                    }
-                                    state.leave(ticket);
-                                    drop(state);
-                                    inner.counters.add_wait(in_line.elapsed());
-                                    inner.counters.timeouts.add(1);
-                                    return Err(GetError::Timeout);
-                                }
+                    let (wake, cv) = Wake::thread();
+                    let ticket = state.enqueue(wake);
+                    let mut grant = None;
+                    wait_while(&cv, &mut state, deadline, |state| {
+                        grant = state.take_grant(ticket);
+                        grant.is_none()
+                    });
+                    let grant = match grant {
+                        Some(grant) => grant,
+                        // Out of time: leave the list (nothing can have been granted since
+                        // the last look, which was under this same lock).
+                        None => match state.leave(ticket) {
+                            Left::Granted(grant) => grant,
+                            Left::Queued | Left::Gone => {
+                                drop(state);
+                                inner.counters.add_wait(in_line.elapsed());
+                                inner.counters.timeouts.add(1);
+                                return Err(GetError::Timeout);
                             }
-                            _ => wake.wait(&mut state),
-                        }
+                        },
                     };
                     drop(state);
                     inner.counters.add_wait(in_line.elapsed());

@@ -26,7 +26,8 @@ pub struct ObjectStats {
     pub live: usize,
     /// Objects idle in the pool now.
     pub idle: usize,
-    /// `get` calls blocked now, waiting for an object or a free slot.
+    /// Callers in line now (blocked `get` calls and pending `get_async` futures), waiting for an
+    /// object or a free slot.
     pub waiting: usize,
     /// Objects `create` made.
     pub created: u64,
@@ -34,11 +35,13 @@ pub struct ObjectStats {
     pub create_errors: u64,
     /// Objects handed to callers.
     pub checkouts: u64,
-    /// `get` calls that had to wait in line before they were served or timed out.
+    /// `get` calls (and `get_async` futures) that had to wait in line before they were served or
+    /// timed out.
     pub waited: u64,
     /// Total time those calls spent in line.
     pub wait_time: Duration,
-    /// `get_timeout` (or `get` with a `wait_timeout`) calls that gave up waiting in line.
+    /// `get_timeout` calls (or `get` and `get_async` with a `wait_timeout`) that gave up waiting in
+    /// line. A dropped `get_async` future is not counted.
     pub timeouts: u64,
     /// Objects dropped because `validate` said false, `is_broken` said true, or the caller
     /// called [`Pooled::discard`](crate::Pooled::discard).

@@ -30,7 +30,8 @@
 use super::checkout::{BACKOFF_FIRST, BACKOFF_MAX};
 use super::object::{Inner, Wait, DEFAULT_CREATE_RETRY};
 use super::waiters::Idle;
-use crate::sync::{pause, wait_until};
+use crate::deadline::{wait_while, Deadline};
+use crate::sync::pause;
 use std::time::Instant;
 
 /// What a slot holder ends up with.
@@ -82,23 +83,23 @@ impl<T, E> Inner<T, E> {
     pub(crate) fn create_for(&self, wait: Wait, called: Instant) -> Result<Made<T>, E> {
         let deadline = match wait {
             Wait::No => return self.attempt().map(|(obj, born)| Made::Fresh(obj, born)),
-            Wait::Until(deadline) => deadline,
-            Wait::Forever => called.checked_add(DEFAULT_CREATE_RETRY).unwrap_or(called),
+            Wait::Within(Deadline::Never) => Deadline::after_from(called, DEFAULT_CREATE_RETRY),
+            Wait::Within(deadline) => deadline,
         };
         let mut token = ProbeToken { inner: self, held: false };
         let mut backoff = BACKOFF_FIRST;
         loop {
             if !token.held {
                 let mut state = self.state.lock();
-                loop {
-                    if let Some(idle) = state.trade_slot_for_idle() {
-                        return Ok(Made::Idle(idle));
-                    }
-                    if !(state.failing && state.probing) || Instant::now() >= deadline {
-                        break;
-                    }
-                    // loom has no clock: there this waits for the prober's outcome only.
-                    wait_until(&self.probe_done, &mut state, deadline);
+                // A caller out of time makes its last attempt without waiting. (loom has no
+                // clock: there a deadline in the future waits for the prober's outcome only.)
+                if !deadline.passed() {
+                    wait_while(&self.probe_done, &mut state, deadline, |state| {
+                        state.idle.is_empty() && state.failing && state.probing
+                    });
+                }
+                if let Some(idle) = state.trade_slot_for_idle() {
+                    return Ok(Made::Idle(idle));
                 }
                 if state.failing && !state.probing {
                     state.probing = true;
@@ -109,9 +110,14 @@ impl<T, E> Inner<T, E> {
                 Ok((obj, born)) => return Ok(Made::Fresh(obj, born)),
                 Err(error) => error,
             };
-            let now = Instant::now();
-            let Some(left) = deadline.checked_duration_since(now).filter(|d| !d.is_zero()) else {
-                return Err(error);
+            let left = match deadline {
+                Deadline::Never => BACKOFF_MAX,
+                Deadline::At(at) => {
+                    match at.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) {
+                        Some(left) => left,
+                        None => return Err(error),
+                    }
+                }
             };
             if !token.held {
                 let mut state = self.state.lock();
@@ -130,7 +136,7 @@ impl<T, E> Inner<T, E> {
             if let Some(idle) = self.state.lock().trade_slot_for_idle() {
                 return Ok(Made::Idle(idle));
             }
-            if Instant::now() >= deadline {
+            if deadline.passed() {
                 return Err(error);
             }
         }

@@ -230,3 +230,75 @@ pub fn assert_no_pool_thread_outlives_the_tests() {
         thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Wakes a parked thread: the waker of [`block_on`].
+struct ThreadWaker(thread::Thread);
+
+impl std::task::Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.unpark();
+    }
+}
+
+/// Runs a future to completion on the calling thread, parking between polls: async code
+/// driven without any runtime, by its waker alone.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let waker = std::task::Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        thread::park();
+    }
+}
+
+/// A waker that only records that it was woken, for futures polled by hand.
+#[derive(Default)]
+pub struct Flag(std::sync::atomic::AtomicBool);
+
+impl Flag {
+    /// A new flag and a waker that raises it.
+    pub fn waker() -> (Arc<Flag>, std::task::Waker) {
+        let flag = Arc::new(Flag::default());
+        (Arc::clone(&flag), std::task::Waker::from(flag))
+    }
+
+    /// Whether it was woken since the last look; lowers it.
+    pub fn take(&self) -> bool {
+        // ORDERING: SeqCst: a test's flag, read after the waking thread's other effects.
+        self.0.swap(false, std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl std::task::Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        // ORDERING: as in `take`.
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Polls `future` once with `waker`.
+pub fn poll_once<F: std::future::Future + Unpin>(
+    future: &mut F,
+    waker: &std::task::Waker,
+) -> std::task::Poll<F::Output> {
+    std::pin::Pin::new(future).poll(&mut std::task::Context::from_waker(waker))
+}
+
+/// Runs `make()`'s future on a two-worker tokio runtime, on a thread of its own, bounded by
+/// `secs` seconds.
+pub fn on_runtime<Fut>(secs: u64, make: impl FnOnce() -> Fut + Send + 'static)
+where
+    Fut: std::future::Future<Output = ()>,
+{
+    bounded(secs, move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_time()
+            .build()
+            .expect("a tokio runtime");
+        runtime.block_on(make());
+    });
+}
