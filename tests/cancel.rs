@@ -372,3 +372,31 @@ fn four_threads_cancelling_and_checking_one_token_tree_agree() {
 fn zzz_no_pool_thread_outlives_the_tests() {
     common::assert_no_pool_thread_outlives_the_tests();
 }
+
+#[test]
+fn cancelling_an_ancestor_reaches_a_grandchild_whose_parent_token_was_dropped() {
+    let root = CancelToken::new();
+    let grandchild = root.child().child(); // the middle token is dropped here
+    let deep = {
+        let mut token = root.child();
+        for _ in 0..100 {
+            token = token.child(); // each parent dropped as its child is made
+        }
+        token
+    };
+    root.cancel();
+    assert!(grandchild.is_cancelled());
+    assert!(deep.is_cancelled());
+}
+
+#[test]
+fn a_grandchild_made_under_a_cancelled_token_whose_middle_is_dropped_is_cancelled() {
+    let root = CancelToken::new();
+    let middle = root.child();
+    let grandchild = middle.child();
+    root.cancel();
+    drop(middle);
+    assert!(grandchild.is_cancelled());
+    let late = root.child().child();
+    assert!(late.is_cancelled());
+}

@@ -23,6 +23,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::deadline::Deadline;
 use crate::maintenance::{register, Registration, Task};
 use crate::sync::{Arc, AtomicBool, Mutex, Ordering, Weak};
 use crate::waitlist::{WaitList, Wake};
@@ -62,6 +63,10 @@ struct Inner {
     /// The earliest deadline of this token and its ancestors.
     deadline: Option<Instant>,
     children: Mutex<Vec<Weak<Inner>>>,
+    /// The token this one is a child of (none for a root). A dropped token hands its live
+    /// children to its parent, so cancelling an ancestor still reaches every descendant that
+    /// exists, whatever tokens in between were dropped.
+    parent: Mutex<Weak<Inner>>,
     /// `cancelled` futures waiting for the flag, and the deadline's maintenance task while one
     /// waits.
     waiting: Mutex<Waiting>,
@@ -74,11 +79,12 @@ struct Waiting {
 }
 
 impl Inner {
-    fn new(deadline: Option<Instant>) -> Arc<Inner> {
+    fn new(deadline: Option<Instant>, parent: Weak<Inner>) -> Arc<Inner> {
         Arc::new(Inner {
             cancelled: AtomicBool::new(false),
             deadline,
             children: Mutex::new(Vec::new()),
+            parent: Mutex::new(parent),
             waiting: Mutex::new(Waiting::default()),
         })
     }
@@ -127,6 +133,37 @@ impl Inner {
     }
 }
 
+impl Drop for Inner {
+    /// Moves the live children up to this token's parent (see `parent`). The children are
+    /// added to the parent's list before the parent's flag is read, and `cancel` sets the flag
+    /// before it reads the list, both under the list's lock: either the parent's walk finds
+    /// the children, or this sees the flag and cancels them.
+    fn drop(&mut self) {
+        let children: Vec<Weak<Inner>> =
+            std::mem::take(&mut *self.children.lock()).into_iter().filter(|c| c.strong_count() > 0).collect();
+        if children.is_empty() {
+            return;
+        }
+        let grandparent = std::mem::take(&mut *self.parent.lock());
+        let Some(parent) = grandparent.upgrade() else {
+            return;
+        };
+        for child in children.iter().filter_map(Weak::upgrade) {
+            *child.parent.lock() = Weak::clone(&grandparent);
+        }
+        parent.children.lock().extend(children.iter().cloned());
+        if parent.is_cancelled() {
+            // A child already flagged was flagged by a walk that covers its whole subtree.
+            // ORDERING: Acquire, as in `is_cancelled`.
+            for child in
+                children.iter().filter_map(Weak::upgrade).filter(|c| !c.cancelled.load(Ordering::Acquire))
+            {
+                child.cancel();
+            }
+        }
+    }
+}
+
 impl Task for Inner {
     fn run(&self, now: Instant) -> Instant {
         match self.deadline {
@@ -147,7 +184,7 @@ impl CancelToken {
     /// assert!(!token.is_cancelled());
     /// ```
     pub fn new() -> CancelToken {
-        CancelToken { inner: Inner::new(None) }
+        CancelToken { inner: Inner::new(None, Weak::new()) }
     }
 
     /// A token that counts as cancelled once `timeout` has passed (or earlier, if cancelled).
@@ -161,7 +198,7 @@ impl CancelToken {
     /// ```
     pub fn with_timeout(timeout: Duration) -> CancelToken {
         // A timeout too long to represent never passes.
-        CancelToken { inner: Inner::new(Instant::now().checked_add(timeout)) }
+        CancelToken { inner: Inner::new(Deadline::after(timeout).instant(), Weak::new()) }
     }
 
     /// A token cancelled whenever this one is (and by its own deadline, if this one has one);
@@ -174,7 +211,7 @@ impl CancelToken {
     /// assert!(child.is_cancelled());
     /// ```
     pub fn child(&self) -> CancelToken {
-        let child = Inner::new(self.inner.deadline);
+        let child = Inner::new(self.inner.deadline, Arc::downgrade(&self.inner));
         {
             let mut children = self.inner.children.lock();
             // Forget children that are gone, so a long-lived parent does not grow.
