@@ -96,8 +96,37 @@
 //!
 //! ## From async code
 //!
-//! A [`JobHandle`] is a [`Future`](std::future::Future): `pool.spawn(f)?.await` offloads
-//! blocking or CPU-heavy work from an async task with no runtime dependency.
+//! A [`JobHandle`] is a [`Future`](std::future::Future), and submitting can be awaited too:
+//! [`spawn_async`](ThreadPool::spawn_async), [`execute_async`](ThreadPool::execute_async) and
+//! [`reserve`](ThreadPool::reserve) wait for room in a full queue without blocking the runtime's
+//! thread, in the same first-come, first-served line as blocked threads. Every future is
+//! cancel-safe (drop it inside `select!` or a timeout and nothing is lost or leaked) and needs
+//! no particular runtime: wakers only.
+//!
+//! ```
+//! use boundpool::ThreadPool;
+//!
+//! let pool = ThreadPool::builder().workers(2).queue_capacity(8).build()?;
+//! let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+//! let total = rt.block_on(async {
+//!     let mut handles = Vec::new();
+//!     for n in 0..64u64 {
+//!         // Waits (without blocking the thread) while 8 jobs are queued.
+//!         handles.push(pool.spawn_async(move || (0..=n).sum::<u64>()).await?);
+//!     }
+//!     let mut total = 0;
+//!     for handle in handles {
+//!         total += handle.await?;
+//!     }
+//!     Ok::<u64, Box<dyn std::error::Error>>(total)
+//! })?;
+//! assert_eq!(total, (0..64u64).map(|n| n * (n + 1) / 2).sum::<u64>());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! [`CancelToken::cancelled`] is a future to `select!` on, [`ObjectPool::get_async`] waits for
+//! an object in line with blocked `get` calls, and `shutdown_async` drains the pool without
+//! blocking a task.
 //!
 //! # Monitoring
 //!
