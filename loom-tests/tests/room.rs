@@ -23,18 +23,25 @@ fn counting(ran: &Arc<AtomicUsize>) -> impl FnOnce() + Send + 'static {
     }
 }
 
+/// A one-worker pool with a queue of one holding a job, and a thread submitting another (which
+/// blocks until the worker takes the first). Returns whether that submission was accepted.
+fn full_queue_and_a_blocked_thread() -> (Arc<ThreadPool>, Arc<AtomicUsize>, thread::JoinHandle<bool>) {
+    let pool = pool(1, 1);
+    let ran = Arc::new(AtomicUsize::new(0));
+    pool.execute(counting(&ran)).unwrap();
+    let blocked = {
+        let (pool, ran) = (Arc::clone(&pool), Arc::clone(&ran));
+        thread::spawn(move || pool.execute(counting(&ran)).is_ok())
+    };
+    (pool, ran, blocked)
+}
+
 /// A thread blocked in `execute` and a task awaiting `execute_async` wait for the same full
 /// queue of one: both are admitted (no lost wake-up for either kind) and every job runs.
 #[test]
 fn a_thread_and_a_task_wait_in_one_line() {
     model("a_thread_and_a_task_wait_in_one_line", || {
-        let pool = pool(1, 1);
-        let ran = Arc::new(AtomicUsize::new(0));
-        pool.execute(counting(&ran)).unwrap();
-        let blocked = {
-            let (pool, ran) = (Arc::clone(&pool), Arc::clone(&ran));
-            thread::spawn(move || pool.execute(counting(&ran)).is_ok())
-        };
+        let (pool, ran, blocked) = full_queue_and_a_blocked_thread();
         assert!(task::block_on(pool.execute_async(counting(&ran))).is_ok());
         assert!(blocked.join().unwrap());
         let report = pool.shutdown();
@@ -48,13 +55,7 @@ fn a_thread_and_a_task_wait_in_one_line() {
 #[test]
 fn a_dropped_reserve_passes_its_slot_on() {
     model("a_dropped_reserve_passes_its_slot_on", || {
-        let pool = pool(1, 1);
-        let ran = Arc::new(AtomicUsize::new(0));
-        pool.execute(counting(&ran)).unwrap();
-        let blocked = {
-            let (pool, ran) = (Arc::clone(&pool), Arc::clone(&ran));
-            thread::spawn(move || pool.execute(counting(&ran)).is_ok())
-        };
+        let (pool, ran, blocked) = full_queue_and_a_blocked_thread();
         {
             let (waker, _flag) = task::waker();
             let mut reserve = std::pin::pin!(pool.reserve());
