@@ -10,8 +10,8 @@
 
 #![cfg(loom)]
 
-use boundpool_loom_tests::model;
 use boundpool::{GetError, ObjectPool};
+use boundpool_loom_tests::model;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;

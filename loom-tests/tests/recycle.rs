@@ -4,9 +4,9 @@
 
 #![cfg(loom)]
 
-use boundpool_loom_tests::model;
 use boundpool::model::BufferPoolProbe;
 use boundpool::{BufferPool, GetError, ObjectPool};
+use boundpool_loom_tests::model;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;

@@ -7,10 +7,10 @@
 #![cfg(loom)]
 
 use boundpool::{Closed, ThreadPool};
+use boundpool_loom_tests::{model, task};
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
-use boundpool_loom_tests::{model, task};
 
 fn pool(workers: usize, capacity: usize) -> Arc<ThreadPool> {
     Arc::new(ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds"))
