@@ -6,28 +6,47 @@
 //! the queue is empty. Workers report their exit through `Lifecycle`, so a shutdown with a
 //! timeout can wait on that without joining; threads are joined only once all have exited,
 //! which is prompt.
+//!
+//! Everyone waiting for the last worker to exit — a thread in `shutdown` or
+//! `shutdown_timeout`, a task awaiting `shutdown_async` — waits in one waiting list
+//! (`crate::waitlist`) under the lock that guards the count of live workers. The worker whose
+//! exit brings the count to zero grants every entry under that lock and wakes them after
+//! releasing it. The count never rises again once it is zero (workers start only while the
+//! pool is built), so a waiter that finds it zero under the lock is done, and one that finds
+//! it above zero is still in the list when the last exit comes: no wake-up is lost.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
 
 use super::job::Job;
 use super::stats::ShutdownReport;
 use super::{worker, Shared, ThreadPool};
 use crate::deadline::{wait_while, Deadline};
 use crate::error::ShutdownTimeout;
-use crate::sync::{thread, Arc, Condvar, Mutex};
+use crate::sync::{thread, Arc, Mutex};
+use crate::waitlist::{WaitList, Wake, Wakeups};
 
 /// The worker threads of a pool and how many of them are still running.
 #[derive(Debug, Default)]
 pub(crate) struct Lifecycle {
     threads: Mutex<Vec<thread::JoinHandle<()>>>,
-    alive: Mutex<usize>,
-    exited: Condvar,
+    alive: Mutex<Alive>,
+}
+
+/// The live workers and who waits for the last of them to exit.
+#[derive(Debug, Default)]
+struct Alive {
+    workers: usize,
+    /// Shutdowns waiting for `workers` to reach zero; each is granted `()` when it does.
+    exits: WaitList<()>,
 }
 
 impl Lifecycle {
     /// Counts a worker about to start; `started` or `start_failed` must follow.
     pub(crate) fn starting(&self) {
-        *self.alive.lock() += 1;
+        self.alive.lock().workers += 1;
     }
 
     pub(crate) fn started(&self, handle: thread::JoinHandle<()>) {
@@ -39,22 +58,58 @@ impl Lifecycle {
     }
 
     pub(crate) fn worker_exited(&self) {
-        let mut alive = self.alive.lock();
-        *alive -= 1;
-        if *alive == 0 {
-            self.exited.notify_all();
-        }
+        let wakeups = {
+            let mut alive = self.alive.lock();
+            debug_assert!(alive.workers > 0, "a worker exited twice");
+            alive.workers -= 1;
+            if alive.workers == 0 {
+                alive.exits.hand_off_all(|| ())
+            } else {
+                Wakeups::default()
+            }
+        };
+        wakeups.wake();
     }
 
     pub(crate) fn alive(&self) -> usize {
-        *self.alive.lock()
+        self.alive.lock().workers
     }
 
     /// Waits until every worker has exited or `deadline` passed; the number still alive.
     fn wait_exited(&self, deadline: Deadline) -> usize {
         let mut alive = self.alive.lock();
-        wait_while(&self.exited, &mut alive, deadline, |alive| *alive > 0);
-        *alive
+        if alive.workers == 0 {
+            return 0;
+        }
+        let (wake, cv) = Wake::thread();
+        let ticket = alive.exits.join(wake);
+        wait_while(&cv, &mut alive, deadline, |alive| alive.workers > 0);
+        // Granted when the last worker exited, or still queued after a timeout: either way done.
+        let _ = alive.exits.leave(ticket);
+        alive.workers
+    }
+
+    /// The task's side of `wait_exited`: true once every worker has exited; otherwise the task
+    /// is (still) in the waiting list under `ticket`, to be woken through `waker`.
+    fn poll_exited(&self, ticket: &mut Option<u64>, waker: &Waker) -> bool {
+        let mut alive = self.alive.lock();
+        if alive.workers == 0 {
+            if let Some(ticket) = ticket.take() {
+                let _ = alive.exits.leave(ticket);
+            }
+            return true;
+        }
+        // Workers are alive, so no grant was handed out yet: the entry is still queued.
+        match *ticket {
+            Some(queued) => alive.exits.set_waker(queued, waker),
+            None => *ticket = Some(alive.exits.join(Wake::Task(waker.clone()))),
+        }
+        false
+    }
+
+    /// A task that stops waiting leaves the list (or drops its grant: nothing to pass on).
+    fn stop_waiting(&self, ticket: u64) {
+        let _ = self.alive.lock().exits.leave(ticket);
     }
 
     /// Joins the threads of workers that have all exited. Holding the lock while joining makes
@@ -89,11 +144,17 @@ impl Shared {
         if busy > 0 {
             return Err(ShutdownTimeout::new(busy));
         }
+        Ok(self.join_exited())
+    }
+
+    /// Once every worker has exited: joins their threads (prompt: they are returning) and
+    /// reports the final totals.
+    fn join_exited(&self) -> ShutdownReport {
         self.life.join_all();
         let report = self.report();
         #[cfg(feature = "tracing")]
         tracing::info!(pool = %self.name, ?report, "shutdown finished: every worker joined");
-        Ok(report)
+        report
     }
 
     /// Takes every job still queued out of the (closed) queue.
@@ -121,6 +182,85 @@ impl ThreadPool {
         #[cfg(feature = "metrics")]
         self.metrics.publish();
         finished
+    }
+
+    /// [`shutdown`](Self::shutdown) for async code: stops intake, and resolves with the pool's
+    /// totals once every accepted job has run and every worker thread has exited, without
+    /// blocking the thread that polls it. No runtime is needed: the future is woken through
+    /// its waker when the last worker exits.
+    ///
+    /// * **Intake stops at the call**, before the future is first polled: from then on every
+    ///   submission is refused with its closure, and submitters blocked or waiting for room are
+    ///   released at once, exactly as with `shutdown`.
+    /// * **Nothing blocks while polling.** A poll looks at the count of live workers under a
+    ///   short lock and registers the waker; the threads are joined only once all of them have
+    ///   exited, when joining is immediate.
+    /// * **Cancel-safe.** Dropping the future before it resolves leaves the pool shut down
+    ///   (intake stays stopped) and the workers still drain the queue; a later `shutdown`,
+    ///   `shutdown_async` or drop waits for them and joins them. Polling it again after it
+    ///   resolved resolves again with the same totals.
+    /// * **From one of the pool's own jobs** (polled on one of its workers, say by a small
+    ///   `block_on` inside a job) it resolves at the first poll without waiting, as `shutdown`
+    ///   returns at once there: a worker cannot wait for its own exit. The workers still finish
+    ///   the queue, and a later `shutdown` or drop from outside joins them.
+    ///
+    /// ```
+    /// let pool = boundpool::ThreadPool::new(2)?;
+    /// for _ in 0..10 {
+    ///     pool.execute(|| ()).unwrap();
+    /// }
+    /// let runtime = tokio::runtime::Builder::new_current_thread().build()?;
+    /// let report = runtime.block_on(async {
+    ///     let stopping = pool.shutdown_async();
+    ///     assert!(pool.is_shutdown()); // intake stopped before the first poll
+    ///     stopping.await // the runtime's thread stays free for other tasks meanwhile
+    /// });
+    /// assert_eq!(report.completed, 10);
+    /// assert_eq!(pool.stats().workers, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn shutdown_async(&self) -> impl Future<Output = ShutdownReport> + Send + '_ {
+        self.shared.close();
+        ShutdownAsync { pool: self, ticket: None }
+    }
+}
+
+/// The future of [`ThreadPool::shutdown_async`]: the pool is already closed; it waits in the
+/// lifecycle's waiting list for the last worker to exit.
+struct ShutdownAsync<'a> {
+    pool: &'a ThreadPool,
+    /// Its entry in the waiting list, once it has waited.
+    ticket: Option<u64>,
+}
+
+impl Future for ShutdownAsync<'_> {
+    type Output = ShutdownReport;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<ShutdownReport> {
+        let this = &mut *self;
+        let shared = &this.pool.shared;
+        let report = if worker::is_worker_of(shared) {
+            // As `finish` does on a worker: a thread cannot wait for its own exit.
+            if let Some(ticket) = this.ticket.take() {
+                shared.life.stop_waiting(ticket);
+            }
+            shared.report()
+        } else if shared.life.poll_exited(&mut this.ticket, cx.waker()) {
+            shared.join_exited()
+        } else {
+            return Poll::Pending;
+        };
+        #[cfg(feature = "metrics")]
+        this.pool.metrics.publish();
+        Poll::Ready(report)
+    }
+}
+
+impl Drop for ShutdownAsync<'_> {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.pool.shared.life.stop_waiting(ticket);
+        }
     }
 }
 

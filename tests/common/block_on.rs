@@ -1,0 +1,106 @@
+//! A runtime-free executor for the async tests: [`block_on`] drives one future on the calling
+//! thread with a waker that unparks it (std's `Wake`), and [`Stepper`] polls a future by hand
+//! with a waker that counts its wake-ups, so a test can see `Pending`, act, and see the wake.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+/// Wakes a thread by unparking it, and counts how often it was woken.
+struct ThreadWaker {
+    thread: Thread,
+    woken: AtomicUsize,
+}
+
+impl Wake for ThreadWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.fetch_add(1, Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+fn thread_waker() -> (Arc<ThreadWaker>, Waker) {
+    let inner = Arc::new(ThreadWaker { thread: thread::current(), woken: AtomicUsize::new(0) });
+    let waker = Waker::from(Arc::clone(&inner));
+    (inner, waker)
+}
+
+/// Polls `future` on this thread until it is ready, parking between polls; wrap the test in
+/// `bounded` so a lost wake-up fails it instead of hanging.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    match block_on_timeout(Duration::MAX, future) {
+        Some(output) => output,
+        None => unreachable!("no deadline"),
+    }
+}
+
+/// Like [`block_on`], but gives up (dropping the future) once `limit` has passed; `None` then.
+/// The future is polled only after a wake-up (parking may return spuriously, which costs an
+/// extra poll, never a missed one).
+pub fn block_on_timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
+    let deadline = Instant::now().checked_add(limit);
+    let (_inner, waker) = thread_waker();
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return Some(output);
+        }
+        match deadline {
+            None => thread::park(),
+            Some(at) => {
+                let now = Instant::now();
+                if now >= at {
+                    return None;
+                }
+                thread::park_timeout(at - now);
+            }
+        }
+    }
+}
+
+/// A future polled by hand with a counting waker (which also unparks the creating thread).
+pub struct Stepper<F: Future> {
+    future: Pin<Box<F>>,
+    inner: Arc<ThreadWaker>,
+    waker: Waker,
+}
+
+impl<F: Future> Stepper<F> {
+    pub fn new(future: F) -> Self {
+        let (inner, waker) = thread_waker();
+        Stepper { future: Box::pin(future), inner, waker }
+    }
+
+    /// Polls once.
+    pub fn poll(&mut self) -> Poll<F::Output> {
+        let mut cx = Context::from_waker(&self.waker);
+        self.future.as_mut().poll(&mut cx)
+    }
+
+    /// How often the future's waker was woken so far.
+    pub fn wakes(&self) -> usize {
+        self.inner.woken.load(Ordering::SeqCst)
+    }
+
+    /// Waits (polling once per wake-up) until it is ready; panics after `secs` seconds.
+    pub fn finish(mut self, secs: u64) -> F::Output {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            if let Poll::Ready(output) = self.poll() {
+                return output;
+            }
+            let now = Instant::now();
+            assert!(now < deadline, "the future was not ready within {secs} s: a lost wake-up?");
+            thread::park_timeout(deadline - now);
+        }
+    }
+}
