@@ -1,9 +1,11 @@
 //! The worker pool side by side with its peers: empty-job and 1 µs-job throughput, an idle
 //! round trip, and several producers into a small queue. All pools get the machine's core
-//! count of workers. Run: `cargo bench --bench pool`.
+//! count of workers. Last, tokio tasks offloading 1 µs and 100 µs jobs: `spawn_async` onto a
+//! pool of 2 workers against tokio's `spawn_blocking`, with the process's peak thread count
+//! printed for each (criterion measures time only). Run: `cargo bench --bench pool`.
 
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Barrier, Condvar, Mutex};
 use std::thread;
 use std::time::Duration;
@@ -291,9 +293,142 @@ fn many_producers(c: &mut Criterion) {
     group.finish();
 }
 
+/// Tokio tasks that each offload jobs one after another and await them.
+const OFFLOAD_TASKS: usize = 64;
+
+/// The process's thread count, from `/proc/self/status` (Linux; 0 elsewhere).
+fn threads_now() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status.lines().find_map(|line| line.strip_prefix("Threads:")).and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples the process's thread count every millisecond on a thread of its own until stopped.
+struct PeakThreads {
+    stop: Arc<AtomicBool>,
+    sampler: thread::JoinHandle<usize>,
+}
+
+impl PeakThreads {
+    fn start() -> PeakThreads {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let sampler = thread::spawn(move || {
+            let mut peak = 0;
+            while !flag.load(Ordering::Relaxed) {
+                peak = peak.max(threads_now());
+                thread::sleep(Duration::from_millis(1));
+            }
+            peak
+        });
+        PeakThreads { stop, sampler }
+    }
+
+    /// The peak, not counting the sampler itself.
+    fn stop(self) -> usize {
+        self.stop.store(true, Ordering::Relaxed);
+        self.sampler.join().unwrap_or(1).saturating_sub(1)
+    }
+}
+
+/// Waits (at most 5 s) until the process is back to `threads` threads, so that threads a row
+/// left exiting are not counted in the next row's peak.
+fn settle_threads(threads: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while threads_now() > threads && std::time::Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// `OFFLOAD_TASKS` tasks share `jobs` jobs of `rounds` rounds: each offloads one with `offload`,
+/// awaits its value, and takes the next.
+async fn offload_all<F, Fut>(jobs: usize, rounds: u32, offload: F)
+where
+    F: Fn(Box<dyn FnOnce() -> u64 + Send>) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = u64> + Send,
+{
+    let per_task = jobs / OFFLOAD_TASKS;
+    let tasks: Vec<_> = (0..OFFLOAD_TASKS)
+        .map(|t| {
+            let offload = offload.clone();
+            tokio::spawn(async move {
+                for i in 0..per_task {
+                    let seed = (t * per_task + i) as u64;
+                    black_box(offload(Box::new(move || spin(seed, rounds))).await);
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("an offloading task");
+    }
+}
+
+/// Tokio tasks offloading CPU jobs: boundpool's `spawn_async` onto 2 workers with a queue of
+/// 64 against `spawn_blocking` on tokio's default blocking pool (up to 512 threads), each on a
+/// 2-thread runtime of its own. Criterion times each job; the peak thread count of each row is
+/// printed, since that is what the bounded pool saves.
+fn async_offload(c: &mut Criterion) {
+    for (label, job, jobs) in
+        [("1us", Duration::from_micros(1), 6_400), ("100us", Duration::from_micros(100), 640)]
+    {
+        let rounds = rounds_for(job);
+        let mut group = c.benchmark_group(format!("async offload {label} jobs"));
+        group.throughput(Throughput::Elements(jobs as u64));
+        group.sample_size(10);
+        let mut peaks = Vec::new();
+
+        let baseline = threads_now();
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("tokio");
+        let pool = Arc::new(ThreadPool::builder().workers(2).queue_capacity(64).build().expect("boundpool"));
+        let sampler = PeakThreads::start();
+        group.bench_function(BenchmarkId::new("boundpool spawn_async, 2 workers", jobs), |b| {
+            b.iter(|| {
+                runtime.block_on(offload_all(jobs, rounds, {
+                    let pool = pool.clone();
+                    move |job| {
+                        let pool = pool.clone();
+                        async move {
+                            let handle = pool.spawn_async(job).await.unwrap_or_else(|_| panic!("open"));
+                            handle.await.expect("ran")
+                        }
+                    }
+                }))
+            })
+        });
+        peaks.push(("boundpool spawn_async", sampler.stop()));
+        drop(pool);
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        settle_threads(baseline);
+
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().expect("tokio");
+        let sampler = PeakThreads::start();
+        group.bench_function(BenchmarkId::new("tokio spawn_blocking", jobs), |b| {
+            b.iter(|| {
+                runtime.block_on(offload_all(jobs, rounds, |job| async move {
+                    tokio::task::spawn_blocking(job).await.expect("ran")
+                }))
+            })
+        });
+        peaks.push(("tokio spawn_blocking", sampler.stop()));
+        runtime.shutdown_timeout(Duration::from_secs(5));
+        settle_threads(baseline);
+        group.finish();
+
+        for (row, peak) in peaks {
+            eprintln!(
+                "async offload {label} jobs, {row}: peak {peak} threads in the process ({baseline} before)"
+            );
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_secs(1)).measurement_time(Duration::from_secs(3));
-    targets = empty_jobs, micro_jobs, round_trip, many_producers
+    targets = empty_jobs, micro_jobs, round_trip, many_producers, async_offload
 }
 criterion_main!(benches);
