@@ -1,20 +1,19 @@
 //! Cancel safety of the async submissions: a `spawn_async`, `execute_async` or `reserve` future
 //! dropped while it waits for room drops its closure unrun, counts nothing and leaks no slot; a
 //! slot granted to a future that is then dropped passes to the next in line; an unused permit
-//! gives its slot back; shutdown resolves every waiting future at once with its closure; and
-//! blocked threads and waiting tasks are admitted in arrival order.
+//! gives its slot back; and shutdown resolves every waiting future at once with its closure.
+//! (Arrival order across threads and tasks is tested in `waiting_room.rs`.)
 
 mod common;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread;
+use std::sync::Arc;
 use std::time::Duration;
 
 use boundpool::{Closed, SubmitError, ThreadPool, TrySubmitError};
 use common::block_on::Stepper;
-use common::{block_one_worker, bounded, thread_is_asleep, wait_until, Gate};
+use common::{block_one_worker, bounded, wait_until, Gate};
 
 /// Counts its drops: captured by a closure, it tells whether the closure was dropped (run or
 /// not); with a second counter for runs, whether it was dropped unrun.
@@ -241,49 +240,6 @@ fn tasks_awaiting_room_are_refused_when_the_pool_shuts_down() {
             stopping.await
         });
         assert_eq!((report.submitted, report.completed, report.rejected), (2, 2, 10));
-    });
-}
-
-#[test]
-fn blocked_threads_and_waiting_tasks_are_admitted_in_arrival_order() {
-    bounded(30, || {
-        let pool = Arc::new(pool("acancel-fifo", 1));
-        let gate = hold_and_fill(&pool);
-        let order = Arc::new(Mutex::new(Vec::new()));
-        let record = |name: &'static str| {
-            let order = order.clone();
-            move || order.lock().unwrap().push(name)
-        };
-        // A thread blocks first, then a task waits, then another thread blocks.
-        let (done_tx, done_rx) = mpsc::channel();
-        let first_thread = {
-            let (pool, job, done) = (pool.clone(), record("thread 1"), done_tx.clone());
-            thread::Builder::new()
-                .name("afifo-1".into())
-                .spawn(move || done.send(pool.execute(job).is_ok()))
-                .unwrap()
-        };
-        wait_until(10, "the first thread blocks", || thread_is_asleep("afifo-1"));
-        let mut task = Stepper::new(pool.execute_async(record("task")));
-        assert!(task.poll().is_pending());
-        let second_thread = {
-            let (pool, job, done) = (pool.clone(), record("thread 2"), done_tx);
-            thread::Builder::new()
-                .name("afifo-2".into())
-                .spawn(move || done.send(pool.execute(job).is_ok()))
-                .unwrap()
-        };
-        wait_until(10, "the second thread blocks", || thread_is_asleep("afifo-2"));
-        gate.open();
-        assert!(matches!(task.finish(20), Ok(())));
-        for _ in 0..2 {
-            assert!(done_rx.recv_timeout(Duration::from_secs(20)).unwrap());
-        }
-        first_thread.join().unwrap().unwrap();
-        second_thread.join().unwrap().unwrap();
-        pool.shutdown();
-        // One worker runs jobs in queue order, and each entered the queue when admitted.
-        assert_eq!(*order.lock().unwrap(), ["thread 1", "task", "thread 2"]);
     });
 }
 

@@ -1,43 +1,16 @@
 //! Model checks of `shutdown_async`: the task awaiting it is woken by the last worker's exit
-//! in every interleaving (the `block_on` below sleeps on a loom `Notify` between polls, so a
-//! lost wake-up leaves every thread blocked and fails the model), alone or beside a blocking
-//! `shutdown` waiting in the same list.
+//! in every interleaving (a lost wake-up leaves the polling thread waiting forever, which the
+//! model reports as a deadlock), alone or beside a blocking `shutdown` waiting in the same list.
 //!
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test shutdown_async`.
 #![cfg(loom)]
 
-use std::future::Future;
-use std::task::{Context, Poll, Wake, Waker};
-
 use boundpool::ThreadPool;
 use boundpool_loom_tests::model;
+use boundpool_loom_tests::task::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering};
-use loom::sync::{Arc, Notify};
+use loom::sync::Arc;
 use loom::thread;
-
-/// A waker that notifies the polling thread.
-struct NotifyWaker(Notify);
-
-impl Wake for NotifyWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.notify();
-    }
-}
-
-/// Polls `future` until ready, sleeping on the waker's `Notify` in between (it may return
-/// spuriously: that costs a poll, never a missed wake-up).
-fn block_on<F: Future>(future: F) -> F::Output {
-    let notify = std::sync::Arc::new(NotifyWaker(Notify::new()));
-    let waker = Waker::from(std::sync::Arc::clone(&notify));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        notify.0.wait();
-    }
-}
 
 fn pool(workers: usize, capacity: usize) -> ThreadPool {
     ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds")
