@@ -190,6 +190,20 @@ fn a_shutdown_timeout_that_gave_up_leaves_nothing_behind_for_the_async_one() {
 }
 
 #[test]
+fn a_permit_reserved_before_the_close_is_honoured() {
+    bounded(30, || {
+        let pool = pool("sasync-permit", 1, 2);
+        let permit = block_on(pool.reserve()).unwrap();
+        let mut stopping = Stepper::new(pool.shutdown_async());
+        assert!(pool.execute(|| ()).is_err(), "closed to new submissions");
+        assert!(stopping.poll().is_pending(), "the workers wait for the held slot");
+        let handle = permit.spawn(|| 5);
+        assert_eq!(stopping.finish(20).completed, 1);
+        assert_eq!(handle.join().unwrap(), 5);
+    });
+}
+
+#[test]
 fn from_one_of_its_own_jobs_it_returns_at_once() {
     let prefix = "sasync-inside";
     bounded(30, move || {

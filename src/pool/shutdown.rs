@@ -199,6 +199,9 @@ impl ThreadPool {
     ///   (intake stays stopped) and the workers still drain the queue; a later `shutdown`,
     ///   `shutdown_async` or drop waits for them and joins them. Polling it again after it
     ///   resolved resolves again with the same totals.
+    /// * **Permits are honoured.** A [`Permit`](crate::Permit) reserved before the close still
+    ///   submits its job, and the workers wait for it: use or drop a permit before awaiting the
+    ///   shutdown in the same task, or the shutdown waits on the permit.
     /// * **From one of the pool's own jobs** (polled on one of its workers, say by a small
     ///   `block_on` inside a job) it resolves at the first poll without waiting, as `shutdown`
     ///   returns at once there: a worker cannot wait for its own exit. The workers still finish
