@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use boundpool::{Closed, SubmitError, ThreadPool, TrySubmitError};
-use common::block_on::Stepper;
+use common::stepper::Stepper;
 use common::{block_one_worker, bounded, wait_until, Gate};
 
 /// Counts its drops: captured by a closure, it tells whether the closure was dropped (run or

@@ -11,7 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use boundpool::ThreadPool;
-use common::block_on::{block_on, Stepper};
+use common::stepper::{block_on, Stepper};
 use common::ticker::{Lateness, Ticker};
 use common::{assert_no_threads_named, block_one_worker, bounded, busy_for, thread_is_asleep, wait_until};
 

@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: bounded waits, a gate to hold a worker busy, a job
-//! held until released, and the thread names of this process; a runtime-free `block_on`
-//! (`block_on.rs`) and a timer task that measures an async runtime's lateness (`ticker.rs`).
+//! held until released, a CPU-bound busy loop, and the thread names of this process; futures
+//! polled by hand with a counting waker (`stepper.rs`) and a timer task that measures an async
+//! runtime's lateness (`ticker.rs`).
 #![allow(dead_code)]
 
-pub mod block_on;
+pub mod stepper;
 pub mod ticker;
 
 use std::sync::mpsc;
@@ -119,6 +120,19 @@ pub fn held<T: Send + 'static>(value: T) -> (impl FnOnce() -> T + Send + 'static
         value
     };
     (job, Held { started, release })
+}
+
+/// Keeps the calling thread busy (a CPU loop, not a sleep) for `d`; returns a value that depends
+/// on the work so the loop cannot be optimised away.
+pub fn busy_for(d: Duration) -> u64 {
+    let start = Instant::now();
+    let mut x = 0u64;
+    while start.elapsed() < d {
+        for _ in 0..64 {
+            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+        }
+    }
+    x
 }
 
 /// The names of this process's threads (`/proc/self/task/*/comm`, at most 15 bytes each).
@@ -305,17 +319,4 @@ where
             .expect("a tokio runtime");
         runtime.block_on(make());
     });
-}
-
-/// Keeps the calling thread busy (a CPU loop, not a sleep) for `d`; returns a value that depends
-/// on the work so the loop cannot be optimised away.
-pub fn busy_for(d: Duration) -> u64 {
-    let start = Instant::now();
-    let mut x = 0u64;
-    while start.elapsed() < d {
-        for _ in 0..64 {
-            x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
-        }
-    }
-    x
 }

@@ -1,6 +1,6 @@
-//! A runtime-free executor for the async tests: [`block_on`] drives one future on the calling
-//! thread with a waker that unparks it (std's `Wake`), and [`Stepper`] polls a future by hand
-//! with a waker that counts its wake-ups, so a test can see `Pending`, act, and see the wake.
+//! Futures driven without a runtime: [`Stepper`] polls a future by hand with a waker that counts
+//! its wake-ups (and unparks the thread that made it), so a test can see `Pending`, act, and
+//! see the wake-up; [`block_on`] drives one future to completion on the calling thread.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -33,37 +33,17 @@ fn thread_waker() -> (Arc<ThreadWaker>, Waker) {
     (inner, waker)
 }
 
-/// Polls `future` on this thread until it is ready, parking between polls; wrap the test in
-/// `bounded` so a lost wake-up fails it instead of hanging.
+/// Polls `future` on this thread until it is ready, parking between polls (a spurious unpark
+/// costs a poll, never a missed one); wrap the test in `bounded` so a lost wake-up fails it.
 pub fn block_on<F: Future>(future: F) -> F::Output {
-    match block_on_timeout(Duration::MAX, future) {
-        Some(output) => output,
-        None => unreachable!("no deadline"),
-    }
-}
-
-/// Like [`block_on`], but gives up (dropping the future) once `limit` has passed; `None` then.
-/// The future is polled only after a wake-up (parking may return spuriously, which costs an
-/// extra poll, never a missed one).
-pub fn block_on_timeout<F: Future>(limit: Duration, future: F) -> Option<F::Output> {
-    let deadline = Instant::now().checked_add(limit);
     let (_inner, waker) = thread_waker();
     let mut cx = Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     loop {
         if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return Some(output);
+            return output;
         }
-        match deadline {
-            None => thread::park(),
-            Some(at) => {
-                let now = Instant::now();
-                if now >= at {
-                    return None;
-                }
-                thread::park_timeout(at - now);
-            }
-        }
+        thread::park();
     }
 }
 
