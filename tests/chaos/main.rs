@@ -71,14 +71,15 @@ impl Rng {
 }
 
 /// A round's closer: shuts `pool` down in a random way (`shutdown`, `shutdown_timeout` of up
-/// to 1 ms, `shutdown_now`, or not at all until the round ends). Each job `shutdown_now` hands
-/// back goes to `handed_back`, with whether to run it (about half) or drop it.
+/// to 1 ms, `shutdown_now`, `shutdown_async` awaited without a runtime or dropped after its
+/// first poll, or not at all until the round ends). Each job `shutdown_now` hands back goes to
+/// `handed_back`, with whether to run it (about half) or drop it.
 pub fn shut_down_randomly(
     pool: &boundpool::ThreadPool,
     rng: &mut Rng,
     mut handed_back: impl FnMut(boundpool::PendingJob, bool),
 ) {
-    match rng.range(0, 3) {
+    match rng.range(0, 4) {
         0 => {
             pool.shutdown();
         }
@@ -89,6 +90,14 @@ pub fn shut_down_randomly(
             for pending in pool.shutdown_now() {
                 let run = rng.chance(50);
                 handed_back(pending, run);
+            }
+        }
+        3 => {
+            let mut stopping = common::stepper::Stepper::new(pool.shutdown_async());
+            if rng.chance(50) {
+                let _ = stopping.poll(); // dropped: the pool stays closed and drains
+            } else {
+                stopping.finish(ROUND_LIMIT.as_secs());
             }
         }
         _ => {} // no shutdown until the end of the round
