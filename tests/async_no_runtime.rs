@@ -11,8 +11,7 @@ use std::thread;
 use std::time::Duration;
 
 use boundpool::{SubmitError, ThreadPool};
-use common::stepper::block_on;
-use common::{block_one_worker, bounded, busy_for, thread_is_asleep, wait_until};
+use common::{block_on, block_one_worker, bounded, busy_for, thread_is_asleep, wait_until};
 
 fn pool(prefix: &str, workers: usize, capacity: usize) -> Arc<ThreadPool> {
     Arc::new(

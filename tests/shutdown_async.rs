@@ -11,9 +11,11 @@ use std::thread;
 use std::time::Duration;
 
 use boundpool::ThreadPool;
-use common::stepper::{block_on, Stepper};
+use common::stepper::Stepper;
 use common::ticker::{Lateness, Ticker};
-use common::{assert_no_threads_named, block_one_worker, bounded, busy_for, thread_is_asleep, wait_until};
+use common::{
+    assert_no_threads_named, block_on, block_one_worker, bounded, busy_for, thread_is_asleep, wait_until,
+};
 
 fn pool(prefix: &str, workers: usize, capacity: usize) -> ThreadPool {
     ThreadPool::builder().workers(workers).queue_capacity(capacity).thread_name(prefix).build().unwrap()

@@ -1,6 +1,7 @@
-//! Futures driven without a runtime: [`Stepper`] polls a future by hand with a waker that counts
-//! its wake-ups (and unparks the thread that made it), so a test can see `Pending`, act, and
-//! see the wake-up; [`block_on`] drives one future to completion on the calling thread.
+//! A future polled by hand without a runtime: [`Stepper`] polls with a waker that counts its
+//! wake-ups (and unparks the thread that made it), so a test can see `Pending`, act, see how
+//! often the future was woken, then wait for it (`super::block_on` drives a future whose wake-ups
+//! need no counting).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -31,20 +32,6 @@ fn thread_waker() -> (Arc<ThreadWaker>, Waker) {
     let inner = Arc::new(ThreadWaker { thread: thread::current(), woken: AtomicUsize::new(0) });
     let waker = Waker::from(Arc::clone(&inner));
     (inner, waker)
-}
-
-/// Polls `future` on this thread until it is ready, parking between polls (a spurious unpark
-/// costs a poll, never a missed one); wrap the test in `bounded` so a lost wake-up fails it.
-pub fn block_on<F: Future>(future: F) -> F::Output {
-    let (_inner, waker) = thread_waker();
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        thread::park();
-    }
 }
 
 /// A future polled by hand with a counting waker (which also unparks the creating thread).
