@@ -125,7 +125,7 @@
 //! ```
 //!
 //! [`CancelToken::cancelled`] is a future to `select!` on, [`ObjectPool::get_async`] waits for
-//! an object in line with blocked `get` calls, and `shutdown_async` drains the pool without
+//! an object in line with blocked `get` calls, and [`shutdown_async`](ThreadPool::shutdown_async) drains the pool without
 //! blocking a task.
 //!
 //! # Monitoring
