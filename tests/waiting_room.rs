@@ -4,44 +4,12 @@
 
 mod common;
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
 use std::thread;
-use std::time::{Duration, Instant};
 
 use boundpool::ThreadPool;
+use common::stepper::Stepper;
 use common::{block_one_worker, bounded, thread_is_asleep, wait_until};
-
-/// A waker that unparks the test thread.
-struct Unpark(thread::Thread);
-
-impl Wake for Unpark {
-    fn wake(self: Arc<Self>) {
-        self.0.unpark();
-    }
-}
-
-fn waker() -> Waker {
-    Waker::from(Arc::new(Unpark(thread::current())))
-}
-
-fn poll<F: Future>(f: Pin<&mut F>) -> Poll<F::Output> {
-    f.poll(&mut Context::from_waker(&waker()))
-}
-
-/// Polls until ready, parking between wake-ups; fails after 10 s.
-fn ready<F: Future>(mut f: Pin<&mut F>) -> F::Output {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Poll::Ready(out) = poll(f.as_mut()) {
-            return out;
-        }
-        assert!(Instant::now() < deadline, "the future was never woken");
-        thread::park_timeout(Duration::from_millis(100));
-    }
-}
 
 fn recorder(order: &Arc<Mutex<Vec<&'static str>>>, label: &'static str) -> impl FnOnce() + Send + 'static {
     let order = Arc::clone(order);
@@ -58,8 +26,8 @@ fn threads_and_tasks_are_admitted_in_arrival_order() {
         pool.execute(recorder(&order, "queued")).unwrap();
 
         // First in line: a task.
-        let mut first = std::pin::pin!(pool.execute_async(recorder(&order, "first task")));
-        assert!(poll(first.as_mut()).is_pending(), "the queue is full: the task waits in line");
+        let mut first = Stepper::new(pool.execute_async(recorder(&order, "first task")));
+        assert!(first.poll().is_pending(), "the queue is full: the task waits in line");
         // Second: a blocked thread.
         let blocked = {
             let (pool, order) = (Arc::clone(&pool), Arc::clone(&order));
@@ -70,13 +38,13 @@ fn threads_and_tasks_are_admitted_in_arrival_order() {
         };
         wait_until(10, "the submitting thread to block in line", || thread_is_asleep("room-thread"));
         // Third: another task.
-        let mut last = std::pin::pin!(pool.execute_async(recorder(&order, "last task")));
-        assert!(poll(last.as_mut()).is_pending());
+        let mut last = Stepper::new(pool.execute_async(recorder(&order, "last task")));
+        assert!(last.poll().is_pending());
 
         gate.open();
-        assert!(ready(first.as_mut()).is_ok());
+        assert!(first.finish(10).is_ok());
         assert!(blocked.join().unwrap());
-        assert!(ready(last.as_mut()).is_ok());
+        assert!(last.finish(10).is_ok());
         let report = pool.shutdown();
         assert_eq!(*order.lock().unwrap(), ["queued", "first task", "thread", "last task"]);
         assert_eq!((report.submitted, report.completed), (5, 5));
@@ -94,8 +62,8 @@ fn a_dropped_waiting_future_gives_its_place_to_the_next() {
         let dropped_ran = Arc::new(Mutex::new(false));
         {
             let ran = Arc::clone(&dropped_ran);
-            let mut fut = std::pin::pin!(pool.spawn_async(move || *ran.lock().unwrap() = true));
-            assert!(poll(fut.as_mut()).is_pending());
+            let mut fut = Stepper::new(pool.spawn_async(move || *ran.lock().unwrap() = true));
+            assert!(fut.poll().is_pending());
         }
         let blocked = {
             let (pool, order) = (Arc::clone(&pool), Arc::clone(&order));
