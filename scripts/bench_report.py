@@ -20,6 +20,8 @@ GROUPS = [
     "1us jobs (thread per job)",
     "idle round trip",
     "many producers, queue 64",
+    "async offload 1us jobs",
+    "async offload 100us jobs",
 ]
 
 
