@@ -23,21 +23,39 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::task::Waker;
 
-use crate::sync::{Arc, Condvar};
+use crate::sync::{Arc, AtomicBool, Condvar, Ordering};
+
+/// A blocked thread's side of its entry: the condition variable it sleeps on (with the owner's
+/// lock), and a flag raised when its grant is placed, which it may watch for a moment before
+/// it sleeps without taking the lock.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadWaiter {
+    pub(crate) cv: Condvar,
+    granted: AtomicBool,
+}
+
+impl ThreadWaiter {
+    /// Whether a grant has been placed for this waiter (it still takes it under the lock).
+    pub(crate) fn granted(&self) -> bool {
+        // ORDERING: Acquire pairs with the Release store in `hand_off`; a hint only: the grant
+        // itself is taken under the owner's lock.
+        self.granted.load(Ordering::Acquire)
+    }
+}
 
 /// How a waiter is woken.
 pub(crate) enum Wake {
     /// A blocked thread waiting on its own condition variable with the owner's lock.
-    Thread(Arc<Condvar>),
+    Thread(Arc<ThreadWaiter>),
     /// A task: its latest waker.
     Task(Waker),
 }
 
 impl Wake {
-    /// A thread's entry, and the condition variable the thread waits on.
-    pub(crate) fn thread() -> (Wake, Arc<Condvar>) {
-        let cv = Arc::new(Condvar::new());
-        (Wake::Thread(Arc::clone(&cv)), cv)
+    /// A thread's entry, and the thread's side of it.
+    pub(crate) fn thread() -> (Wake, Arc<ThreadWaiter>) {
+        let waiter = Arc::new(ThreadWaiter { cv: Condvar::new(), granted: AtomicBool::new(false) });
+        (Wake::Thread(Arc::clone(&waiter)), waiter)
     }
 }
 
@@ -53,8 +71,8 @@ impl Wakeup {
 
     pub(crate) fn wake(self) {
         match self.0 {
-            Some(Wake::Thread(cv)) => {
-                cv.notify_one();
+            Some(Wake::Thread(waiter)) => {
+                waiter.cv.notify_one();
             }
             Some(Wake::Task(waker)) => waker.wake(),
             None => {}
@@ -134,6 +152,10 @@ impl<G> WaitList<G> {
         match self.queue.pop_front() {
             Some((ticket, wake)) => {
                 self.granted.push((ticket, grant));
+                if let Wake::Thread(waiter) = &wake {
+                    // ORDERING: Release, after the grant is placed (see `ThreadWaiter::granted`).
+                    waiter.granted.store(true, Ordering::Release);
+                }
                 Ok(Wakeup(Some(wake)))
             }
             None => Err(grant),

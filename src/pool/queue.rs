@@ -25,21 +25,12 @@ use crate::deadline::Deadline;
 use crate::sync::{fence, Backoff, Ordering, Parker};
 use crate::waitlist::Wake;
 use std::task::Waker;
-use std::time::Duration;
 
 pub(crate) use super::room::Admission;
-use super::room::Room;
+use super::room::{Room, SUBMIT_PATIENCE};
 use super::sleep::Sleep;
 pub(crate) use super::slots::Refusal;
 use super::slots::Slots;
-
-/// How long a submitter facing a full queue keeps looking for room before it waits in line: a
-/// few spins, then yields. While the workers drain a full queue a slot frees every few hundred
-/// nanoseconds, so a fast producer almost always finds one within this window and refills the
-/// queue without ever parking; parking instead would wake it at the first slot freed, once per
-/// handful of jobs (measured: thousands of park/wake cycles per 100 000 empty jobs, against
-/// none with this window). A producer that finds no room within it parks and costs nothing.
-const SUBMIT_PATIENCE: Duration = Duration::from_micros(5);
 
 /// A bounded multi-producer multi-consumer queue of `T` with waiting on both ends.
 #[derive(Debug)]

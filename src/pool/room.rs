@@ -24,18 +24,29 @@
 //! the waiter at the take that made it.
 //!
 //! **Burst refill.** A submitter that finds the queue full first looks for room for a few
-//! microseconds (spins, then yields; see `SUBMIT_PATIENCE` in `queue.rs`): while the workers
-//! drain a full queue a slot frees every few hundred nanoseconds, so a fast producer refills
-//! the queue in bursts without parking at all. Only a submitter that finds no room in that
-//! window joins the line, and the first take then wakes it. While nobody waits, a take costs
-//! one load of `waiting` and no lock.
+//! microseconds (spins, then yields; see [`SUBMIT_PATIENCE`]): while the workers drain a full
+//! queue a slot frees every few hundred nanoseconds, so a fast producer refills the queue in
+//! bursts without parking at all. Only a submitter that finds no room in that window joins the
+//! line; in line, a thread watches its grant flag for the same window before it sleeps, so
+//! several producers taking turns at the front are granted one after another without a
+//! park and wake per job. While nobody waits, a take costs one load of `waiting` and no lock.
 
 use crate::deadline::{wait_while, Deadline};
-use crate::sync::{fence, AtomicUsize, CachePadded, Mutex, Ordering};
+use crate::sync::{fence, AtomicUsize, Backoff, CachePadded, Mutex, Ordering};
 use crate::waitlist::{Left, WaitList, Wake, Wakeups};
 use std::task::Waker;
+use std::time::Duration;
 
 use super::slots::{Refusal, Slots};
+
+/// How long a submitter facing a full queue keeps looking for room before it waits in line,
+/// and how long one in line watches for its grant before it sleeps: a few spins, then yields.
+/// While the workers drain a full queue a slot frees every few hundred nanoseconds, so a fast
+/// producer almost always finds one within this window and refills the queue without ever
+/// parking; parking instead would wake it at the first slot freed, once per handful of jobs
+/// (measured: thousands of park/wake cycles per 100 000 empty jobs, against none with this
+/// window). A submitter that gets nothing within it sleeps and costs nothing.
+pub(crate) const SUBMIT_PATIENCE: Duration = Duration::from_micros(5);
 
 /// What a waiter is granted.
 #[derive(Debug)]
@@ -154,12 +165,16 @@ impl Room {
     /// Waits in line, blocking the thread, until admitted or `deadline`; `Full` only once the
     /// deadline passed without a grant.
     pub(crate) fn wait<T>(&self, slots: &Slots<T>, deadline: Deadline) -> Result<Option<usize>, Refusal> {
-        let (wake, cv) = Wake::thread();
+        let (wake, waiter) = Wake::thread();
         let ticket = self.join(slots, wake);
+        // With several submitters in line, grants come every few hundred nanoseconds: watch for
+        // ours a moment before sleeping, or each of them would sleep and be woken once per job.
+        let mut backoff = Backoff::new();
+        while !waiter.granted() && backoff.snooze(SUBMIT_PATIENCE) {}
         let mut grant = None;
         {
             let mut list = self.list.lock();
-            wait_while(&cv, &mut list, deadline, |list| {
+            wait_while(&waiter.cv, &mut list, deadline, |list| {
                 grant = list.take_grant(ticket);
                 grant.is_none()
             });

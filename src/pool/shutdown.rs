@@ -81,9 +81,9 @@ impl Lifecycle {
         if alive.workers == 0 {
             return 0;
         }
-        let (wake, cv) = Wake::thread();
+        let (wake, waiter) = Wake::thread();
         let ticket = alive.exits.join(wake);
-        wait_while(&cv, &mut alive, deadline, |alive| alive.workers > 0);
+        wait_while(&waiter.cv, &mut alive, deadline, |alive| alive.workers > 0);
         // Granted when the last worker exited, or still queued after a timeout: either way done.
         let _ = alive.exits.leave(ticket);
         alive.workers

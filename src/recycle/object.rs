@@ -372,10 +372,10 @@ impl<T: Send + 'static, E> ObjectPool<T, E> {
                         return Err(GetError::Exhausted);
                     };
                     let in_line = Instant::now();
-                    let (wake, cv) = Wake::thread();
+                    let (wake, waiter) = Wake::thread();
                     let ticket = state.enqueue(wake);
                     let mut grant = None;
-                    wait_while(&cv, &mut state, deadline, |state| {
+                    wait_while(&waiter.cv, &mut state, deadline, |state| {
                         grant = state.take_grant(ticket);
                         grant.is_none()
                     });
