@@ -1,18 +1,27 @@
 //! `map` and `try_map`: ordered parallel maps over a batch, split adaptively over the pool's
 //! workers and the calling thread.
 //!
-//! The calling thread collects the batch (the iterator need not be `Send`) and cuts it into
-//! chunks whose lengths shrink as the batch is used up (guided self-scheduling): each chunk is
-//! the remaining items divided by twice the number of threads, at least one item. The chunks go
-//! on a shared stack, biggest first. The caller and up to `workers - 1` scoped jobs (at least
-//! one; see `scope.rs`) take chunks from it until it is empty; each chunk's results fill a
-//! vector of its own, written by the thread that maps it, and the caller joins them in input
-//! order at the end, growing the first and biggest in place. Big early chunks make a million
-//! tiny items cost a few dozen hand-offs; small late ones let a thread that drew slow items
-//! finish while the others take the rest, so skewed batches still balance. A helper job that
-//! no worker has started when the caller runs out of chunks costs one look at the empty stack.
+//! The calling thread pulls the batch from the iterator (which need not be `Send`) and cuts it
+//! into owned chunks whose lengths shrink as the batch is used up (guided self-scheduling):
+//! each chunk is the remaining items divided by twice the number of threads, at least one
+//! item. It hands each chunk out as soon as it is cut, on a FIFO: when the iterator knows its
+//! length, the workers map the first chunks while the caller still cuts the rest; otherwise it
+//! collects the batch first to learn it. Handing out a chunk starts a helper job (a scoped job,
+//! see `scope.rs`) if fewer than `workers - 1` (at least one) are live; a helper maps chunks
+//! until the FIFO is empty and then ends, so no helper ever waits for the caller. Once every
+//! chunk is out, the caller maps chunks too. Big early chunks make a million tiny items cost a
+//! few dozen hand-offs; small late ones let a thread that drew slow items finish while the
+//! others take the rest, so skewed batches still balance.
+//!
+//! A chunk's results replace its items in the chunk's own vector (std collects a `vec` into a
+//! `Vec` in place when the item and result types have the same size). The first chunk's vector
+//! is made big enough for the whole batch and becomes the result: whichever thread ends the
+//! chunk next in input order appends it, and any later ones already done, while the others are
+//! still mapping. So the batch is held once, a `u64`-sized map allocates no memory but its
+//! chunks, and little copying is left for the end.
 
 use std::any::Any;
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::panic::{self, AssertUnwindSafe};
 
@@ -20,8 +29,8 @@ use super::scope::{self, Scope};
 use super::{worker, ThreadPool};
 use crate::sync::{AtomicBool, Mutex, Ordering};
 
-/// A piece of the batch: its place among the pieces and its items (each taken once).
-type Chunk<'a, T> = (usize, &'a mut [Option<T>]);
+/// A piece of the batch: its place among the pieces and its items.
+type Chunk<T> = (usize, Vec<T>);
 
 /// Why a batch stopped early: the first error or panic.
 enum Failure<E> {
@@ -29,41 +38,114 @@ enum Failure<E> {
     Panic(Box<dyn Any + Send>),
 }
 
-struct Batch<'a, T, R, E> {
-    /// Chunks not yet taken, the next one last.
-    chunks: Mutex<Vec<Chunk<'a, T>>>,
-    /// Each chunk's results, by the chunk's place.
-    results: Mutex<Vec<Vec<R>>>,
+/// Chunks handed out and not yet taken, and the helper jobs that may still take them.
+struct Fifo<T> {
+    chunks: VecDeque<Chunk<T>>,
+    /// Helper jobs spawned that have not yet found the FIFO empty.
+    helpers: usize,
+}
+
+/// The results joined so far and those waiting for their turn.
+struct Joined<R> {
+    /// The results of every chunk before `next`, in input order. `None` before the first chunk
+    /// ends and while a thread appends to it outside the lock.
+    front: Option<Vec<R>>,
+    next: usize,
+    /// Results of chunks that ended before their turn, by place.
+    waiting: Vec<Option<Vec<R>>>,
+}
+
+struct Batch<T, R, E> {
+    /// Items the caller expects to cut: the first chunk's vector is made this big.
+    len: usize,
+    /// The most helper jobs live at once.
+    helpers: usize,
+    fifo: Mutex<Fifo<T>>,
+    joined: Mutex<Joined<R>>,
     /// Set by the first error or panic: no more items start.
     stop: AtomicBool,
     failure: Mutex<Option<Failure<E>>>,
 }
 
-impl<'a, T, R, E> Batch<'a, T, R, E> {
-    /// Cuts `items` into chunks for `threads` threads.
-    fn new(mut items: &'a mut [Option<T>], threads: usize) -> Self {
-        let mut chunks = Vec::new();
-        while !items.is_empty() {
-            let len = (items.len() / (2 * threads)).max(1);
-            let (these, rest) = items.split_at_mut(len);
-            chunks.push((chunks.len(), these));
-            items = rest;
+impl<T, R, E> Batch<T, R, E> {
+    fn new(len: usize, helpers: usize) -> Self {
+        Batch {
+            len,
+            helpers,
+            fifo: Mutex::new(Fifo { chunks: VecDeque::new(), helpers: 0 }),
+            joined: Mutex::new(Joined { front: None, next: 0, waiting: Vec::new() }),
+            stop: AtomicBool::new(false),
+            failure: Mutex::new(None),
         }
-        let results = Mutex::new((0..chunks.len()).map(|_| Vec::new()).collect());
-        chunks.reverse();
-        Batch { chunks: Mutex::new(chunks), results, stop: AtomicBool::new(false), failure: Mutex::new(None) }
     }
 
-    /// The results in input order, once every chunk has been mapped.
-    fn into_results(self, len: usize) -> Vec<R> {
-        let mut parts = self.results.into_inner().into_iter();
-        let Some(mut all) = parts.next() else { return Vec::new() };
-        // The first part is the biggest: growing it in place saves copying it.
-        all.reserve_exact(len - all.len());
-        for part in parts {
-            all.extend(part);
+    /// Cuts `items` into chunks and hands each out as soon as it is cut; `spawn` starts a
+    /// helper job when one is wanted. Stops early once the batch has failed.
+    fn cut(&self, mut items: impl Iterator<Item = T>, mut spawn: impl FnMut()) {
+        let mut remaining = self.len;
+        let mut place = 0;
+        while !self.stopped() {
+            let Some(first) = items.next() else { return };
+            let len = (remaining / (2 * (self.helpers + 1))).max(1);
+            // The first chunk's vector becomes the result (see the module docs).
+            let mut chunk = Vec::with_capacity(if place == 0 { self.len } else { len });
+            chunk.push(first);
+            chunk.extend(items.by_ref().take(len - 1));
+            remaining = remaining.saturating_sub(chunk.len());
+            if self.hand_out((place, chunk)) {
+                spawn();
+            }
+            place += 1;
         }
-        all
+    }
+
+    /// Puts `chunk` on the FIFO; true if a helper job should be started for it (counted here).
+    fn hand_out(&self, chunk: Chunk<T>) -> bool {
+        let mut fifo = self.fifo.lock();
+        fifo.chunks.push_back(chunk);
+        let wanted = fifo.helpers < self.helpers;
+        if wanted {
+            fifo.helpers += 1;
+        }
+        wanted
+    }
+
+    /// The next chunk, or `None` when there is none or the batch has failed.
+    fn take(fifo: &mut Fifo<T>, stopped: bool) -> Option<Chunk<T>> {
+        if stopped {
+            None
+        } else {
+            fifo.chunks.pop_front()
+        }
+    }
+
+    /// A helper job: maps chunks until the FIFO is empty, then ends.
+    fn help(&self, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
+        loop {
+            let chunk = {
+                let mut fifo = self.fifo.lock();
+                let chunk = Self::take(&mut fifo, self.stopped());
+                if chunk.is_none() {
+                    fifo.helpers -= 1;
+                }
+                chunk
+            };
+            match chunk {
+                Some(chunk) => self.map_chunk(chunk, f),
+                None => return,
+            }
+        }
+    }
+
+    /// The caller's share, once every chunk is out: maps chunks until none is left.
+    fn map_rest(&self, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
+        loop {
+            let chunk = Self::take(&mut self.fifo.lock(), self.stopped());
+            match chunk {
+                Some(chunk) => self.map_chunk(chunk, f),
+                None => return,
+            }
+        }
     }
 
     fn stopped(&self) -> bool {
@@ -78,35 +160,74 @@ impl<'a, T, R, E> Batch<'a, T, R, E> {
         self.stop.store(true, Ordering::Relaxed);
     }
 
-    /// One thread's share: map chunks until there are none left.
-    fn help(&self, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
-        loop {
-            let chunk = self.chunks.lock().pop();
-            match chunk {
-                Some(chunk) if !self.stopped() => self.map_chunk(chunk, f),
-                _ => return,
-            }
+    fn map_chunk(&self, (place, items): Chunk<T>, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
+        let len = items.len();
+        let mut error = None;
+        // `map_while` over the vector's own iterator lets std write the results in place.
+        let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+            items
+                .into_iter()
+                .map_while(|item| {
+                    if self.stopped() {
+                        return None;
+                    }
+                    f(item).map_err(|e| error = Some(e)).ok()
+                })
+                .collect::<Vec<R>>()
+        }));
+        match (ran, error) {
+            (Err(payload), _) => self.fail(Failure::Panic(payload)),
+            (Ok(_), Some(e)) => self.fail(Failure::Error(e)),
+            (Ok(out), None) if out.len() == len => self.join(place, out),
+            // Stopped by another thread's failure: these results are not wanted.
+            (Ok(_), None) => {}
         }
     }
 
-    fn map_chunk(&self, (place, items): Chunk<'_, T>, f: &(impl Fn(T) -> Result<R, E> + Sync)) {
-        let mut out = Vec::with_capacity(items.len());
-        let ran = panic::catch_unwind(AssertUnwindSafe(|| {
-            for item in items.iter_mut() {
-                if self.stopped() {
-                    return Ok(());
-                }
-                if let Some(item) = item.take() {
-                    out.push(f(item)?);
-                }
-            }
-            Ok(())
-        }));
-        match ran {
-            Ok(Ok(())) => self.results.lock()[place] = out,
-            Ok(Err(e)) => self.fail(Failure::Error(e)),
-            Err(payload) => self.fail(Failure::Panic(payload)),
+    /// Files the results of the chunk at `place`; whoever ends the chunk whose turn it is
+    /// appends it and every later one already done.
+    fn join(&self, place: usize, mut out: Vec<R>) {
+        if place == 0 {
+            out.reserve_exact(self.len.saturating_sub(out.len()));
         }
+        let mut joined = self.joined.lock();
+        if place == 0 {
+            joined.front = Some(out);
+            joined.next = 1;
+        } else {
+            if joined.waiting.len() <= place {
+                joined.waiting.resize_with(place + 1, || None);
+            }
+            joined.waiting[place] = Some(out);
+        }
+        // `front` is `None` until the first chunk ends and while another thread appends: that
+        // thread looks again once it has put it back.
+        loop {
+            let Some(mut front) = joined.front.take() else { return };
+            let next = joined.next;
+            let Some(mut part) = joined.waiting.get_mut(next).and_then(Option::take) else {
+                joined.front = Some(front);
+                return;
+            };
+            joined.next = next + 1;
+            drop(joined);
+            // Copied outside the lock, while other threads go on mapping.
+            front.append(&mut part);
+            joined = self.joined.lock();
+            joined.front = Some(front);
+        }
+    }
+
+    /// The results in input order, once every chunk has been mapped.
+    fn into_results(self) -> Vec<R> {
+        let joined = self.joined.into_inner();
+        debug_assert!(joined.waiting.iter().all(Option::is_none), "a chunk's results were never joined");
+        let mut all = joined.front.unwrap_or_default();
+        // A first chunk collected in place into a smaller result type has room to spare.
+        if all.capacity() > all.len() {
+            all.shrink_to_fit();
+        }
+        all
     }
 }
 
@@ -114,19 +235,21 @@ impl ThreadPool {
     /// Maps `f` over `items` in parallel and returns the results in input order. `items` and
     /// `f` may borrow from the caller, and the iterator itself need not be `Send`.
     ///
-    /// The calling thread collects the items, then maps them together with the pool's workers,
-    /// taking chunks from a shared cursor: early chunks are big (a million tiny items cost a few
-    /// dozen hand-offs), later ones shrink to a single item (a batch of uneven items still
-    /// balances). No thread is started: the work goes through the pool's queue as scoped jobs
-    /// (see [`scope`](Self::scope)), and whatever no worker has picked up the calling thread
-    /// maps itself, so a map never waits on the queue: it completes inside one of the pool's
-    /// own jobs, on a full or one-worker pool, and after shutdown (on the calling thread
-    /// alone).
+    /// The calling thread pulls the items and hands them out in chunks, mapping them together
+    /// with the pool's workers: early chunks are big (a million tiny items cost a few dozen
+    /// hand-offs), later ones shrink to a single item (a batch of uneven items still balances).
+    /// When the iterator knows its length (ranges, slices, vectors and their adapters), the
+    /// workers start on the first chunks while the caller still pulls the rest, so `f` may run
+    /// while the iterator is still being advanced; otherwise the caller collects every item
+    /// first. No thread is started: the work goes through the pool's queue as scoped jobs (see
+    /// [`scope`](Self::scope)), and whatever no worker has picked up the calling thread maps
+    /// itself, so a map never waits on the queue: it completes inside one of the pool's own
+    /// jobs, on a full or one-worker pool, and after shutdown (on the calling thread alone).
     ///
     /// # Panics
     ///
     /// If `f` panics, no further items start, and the first panic is re-raised once every
-    /// running item has ended.
+    /// running item has ended. A panic of the iterator is re-raised the same way.
     ///
     /// ```
     /// use boundpool::ThreadPool;
@@ -185,10 +308,6 @@ impl ThreadPool {
         R: Send,
         E: Send,
     {
-        let mut items: Vec<Option<I::Item>> = items.into_iter().map(Some).collect();
-        if items.len() <= 1 {
-            return items.into_iter().flatten().map(f).collect();
-        }
         // The caller is one of the threads: with the other workers it makes up the pool's
         // parallelism (more threads than that would only take turns on the cores, and a thread
         // descheduled while holding the last chunk delays the whole batch). A caller from
@@ -198,22 +317,53 @@ impl ThreadPool {
         } else {
             self.workers().saturating_sub(1).max(1)
         };
-        let helpers = others.min(items.len() - 1);
-        let len = items.len();
-        let batch = Batch::new(&mut items, helpers + 1);
+        let items = items.into_iter();
+        match items.size_hint() {
+            (len, Some(upper)) if len == upper => self.map_cut(len, others, items, &f),
+            _ => {
+                let items: Vec<I::Item> = items.collect();
+                self.map_cut(items.len(), others, items.into_iter(), &f)
+            }
+        }
+    }
+
+    /// Maps a batch of about `len` items with up to `others` helper jobs.
+    fn map_cut<T, R, E>(
+        &self,
+        len: usize,
+        others: usize,
+        items: impl Iterator<Item = T>,
+        f: &(impl Fn(T) -> Result<R, E> + Sync),
+    ) -> Result<Vec<R>, E>
+    where
+        T: Send,
+        R: Send,
+        E: Send,
+    {
+        let helpers = others.min(len.saturating_sub(1));
+        if helpers == 0 {
+            // The calling thread alone, in order.
+            return items.map(f).collect();
+        }
+        let batch = Batch::new(len, helpers);
         let scope = Scope::new(&self.shared);
         scope::drive(&scope, || {
-            for _ in 0..helpers {
-                // Detached: `help` catches every panic of `f` itself.
-                let _helper = scope.spawn(|| batch.help(&f));
+            let cut = panic::catch_unwind(AssertUnwindSafe(|| {
+                batch.cut(items, || {
+                    // Detached: `help` catches every panic of `f` itself.
+                    let _helper = scope.spawn(|| batch.help(f));
+                });
+            }));
+            match cut {
+                Ok(()) => batch.map_rest(f),
+                Err(payload) => batch.fail(Failure::Panic(payload)),
             }
-            batch.help(&f);
         });
         let failure = batch.failure.lock().take();
         match failure {
             Some(Failure::Panic(payload)) => panic::resume_unwind(payload),
             Some(Failure::Error(e)) => Err(e),
-            None => Ok(batch.into_results(len)),
+            None => Ok(batch.into_results()),
         }
     }
 }
