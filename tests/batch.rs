@@ -1,7 +1,9 @@
 //! `map` and `try_map`: ordered results, borrowing, tiny and empty batches, nesting inside the
-//! pool and inside another map, panics re-raised after every running item ended, the first
-//! error winning and stopping the rest, and every item processed exactly once when costs
-//! differ. Every wait is bounded.
+//! pool and inside another map, panics (of `f` or of the iterator) re-raised after every running
+//! item ended, the first error winning and stopping the rest, every item processed exactly once
+//! when costs differ, iterators of unknown or wrongly hinted length, results of another size
+//! than the items, workers mapping while the caller still pulls, and every item and result
+//! dropped exactly once. Every wait is bounded.
 
 mod common;
 
@@ -290,6 +292,161 @@ fn items_of_very_unequal_cost_are_each_processed_exactly_once() {
         assert_eq!(out, (0..N).map(|i| i * 2).collect::<Vec<_>>());
         for (i, count) in seen.iter().enumerate() {
             assert_eq!(count.load(Ordering::Relaxed), 1, "item {i}");
+        }
+    });
+}
+
+#[test]
+fn map_of_an_iterator_without_a_known_length_keeps_input_order() {
+    bounded(30, || {
+        let pool = pool(2, "bfilter");
+        let kept = (0..50_000u64).filter(|i| i % 3 != 0);
+        let out = pool.map(kept, scramble);
+        let expected: Vec<u64> = (0..50_000u64).filter(|i| i % 3 != 0).map(scramble).collect();
+        assert_eq!(out, expected);
+    });
+}
+
+/// Yields `0..len` but claims `claimed` items: a size hint is only a hint.
+struct Lying {
+    next: u64,
+    len: u64,
+    claimed: usize,
+}
+
+impl Iterator for Lying {
+    type Item = u64;
+    fn next(&mut self) -> Option<u64> {
+        (self.next < self.len).then(|| {
+            self.next += 1;
+            self.next - 1
+        })
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.claimed, Some(self.claimed))
+    }
+}
+
+#[test]
+fn map_returns_every_item_when_the_size_hint_is_wrong() {
+    bounded(30, || {
+        let pool = pool(2, "blying");
+        for (len, claimed) in [(10_000, 10), (10, 10_000), (5_000, 0), (0, 7), (1, 1)] {
+            let out = pool.map(Lying { next: 0, len, claimed }, scramble);
+            assert_eq!(out, (0..len).map(scramble).collect::<Vec<_>>(), "{len} items claiming {claimed}");
+        }
+    });
+}
+
+#[test]
+fn map_to_a_smaller_or_bigger_type_keeps_every_value_in_order() {
+    bounded(30, || {
+        let pool = pool(2, "bsizes");
+        let wide: Vec<(u64, u64)> = (0..20_000u64).map(|i| (i, scramble(i))).collect();
+        let narrow = pool.map(wide.clone(), |(_, s)| s as u8);
+        assert_eq!(narrow, wide.iter().map(|&(_, s)| s as u8).collect::<Vec<_>>());
+        let wider = pool.map(0..20_000u32, |i| (u64::from(i), [i; 4]));
+        assert_eq!(wider.len(), 20_000);
+        for (i, (value, copies)) in wider.iter().enumerate() {
+            assert_eq!((*value, *copies), (i as u64, [i as u32; 4]));
+        }
+    });
+}
+
+#[test]
+fn workers_start_mapping_while_the_caller_still_pulls_a_batch_of_known_length() {
+    bounded(30, || {
+        const N: u64 = 10_000;
+        let pool = pool(2, "boverlap");
+        let mapped = AtomicUsize::new(0);
+        let items = (0..N).map(|i| {
+            if i == N - 1 {
+                // The first chunks are out: a worker maps them before the last item is pulled.
+                wait_until(10, "a worker maps an item", || mapped.load(Ordering::SeqCst) > 0);
+            }
+            i
+        });
+        let out = pool.map(items, |i| {
+            mapped.fetch_add(1, Ordering::SeqCst);
+            scramble(i)
+        });
+        assert_eq!(out, (0..N).map(scramble).collect::<Vec<_>>());
+    });
+}
+
+#[test]
+fn a_panic_of_the_iterator_re_raises_after_the_items_handed_out_ended() {
+    quiet_expected_panics();
+    bounded(30, || {
+        let pool = pool(2, "bitpanic");
+        let in_flight = AtomicUsize::new(0);
+        let caught = panic::catch_unwind(AssertUnwindSafe(|| {
+            let items = (0..10_000u64).map(|i| {
+                if i == 5_000 {
+                    panic!("{EXPECTED}: iterator at {i}");
+                }
+                i
+            });
+            pool.map(items, |i| {
+                in_flight.fetch_add(1, Ordering::SeqCst);
+                thread::sleep(Duration::from_micros(20));
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                i
+            })
+        }));
+        let payload = caught.expect_err("the iterator's panic must re-raise");
+        assert_eq!(
+            payload.downcast_ref::<String>().map(String::as_str),
+            Some(&*format!("{EXPECTED}: iterator at 5000"))
+        );
+        assert_eq!(in_flight.load(Ordering::SeqCst), 0, "an item was still running when map returned");
+        assert_eq!(pool.map(0..4, |i| i * 2), [0, 2, 4, 6]);
+    });
+}
+
+/// Counts its drops.
+struct Tracked<'a>(u32, &'a AtomicUsize);
+
+impl Drop for Tracked<'_> {
+    fn drop(&mut self) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn every_item_and_result_is_dropped_once_whether_mapped_or_skipped() {
+    bounded(30, || {
+        const N: u32 = 5_000;
+        let pool = pool(2, "bdrops");
+        for fail_at in [None, Some(0), Some(2_500), Some(N - 1)] {
+            let items_dropped = AtomicUsize::new(0);
+            let results_dropped = AtomicUsize::new(0);
+            let mapped = AtomicUsize::new(0);
+            let items: Vec<Tracked<'_>> = (0..N).map(|i| Tracked(i, &items_dropped)).collect();
+            let out: Result<Vec<Tracked<'_>>, u32> = pool.try_map(items, |item| {
+                mapped.fetch_add(1, Ordering::SeqCst);
+                if Some(item.0) == fail_at {
+                    return Err(item.0);
+                }
+                Ok(Tracked(item.0 * 2, &results_dropped))
+            });
+            let mapped = mapped.into_inner();
+            match fail_at {
+                None => {
+                    let out = out.unwrap();
+                    assert!(out.iter().enumerate().all(|(i, r)| r.0 == 2 * i as u32));
+                    drop(out);
+                    assert_eq!(mapped, N as usize);
+                }
+                Some(at) => assert_eq!(out.err(), Some(at)),
+            }
+            assert_eq!(items_dropped.into_inner(), N as usize, "items dropped, failing at {fail_at:?}");
+            let expected_results = if fail_at.is_some() { mapped - 1 } else { mapped };
+            assert_eq!(
+                results_dropped.into_inner(),
+                expected_results,
+                "results dropped, failing at {fail_at:?}"
+            );
         }
     });
 }
