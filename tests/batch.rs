@@ -359,12 +359,11 @@ fn workers_start_mapping_while_the_caller_still_pulls_a_batch_of_known_length() 
         const N: u64 = 10_000;
         let pool = pool(2, "boverlap");
         let mapped = AtomicUsize::new(0);
-        let items = (0..N).map(|i| {
+        let items = (0..N).inspect(|&i| {
             if i == N - 1 {
                 // The first chunks are out: a worker maps them before the last item is pulled.
                 wait_until(10, "a worker maps an item", || mapped.load(Ordering::SeqCst) > 0);
             }
-            i
         });
         let out = pool.map(items, |i| {
             mapped.fetch_add(1, Ordering::SeqCst);
@@ -380,15 +379,18 @@ fn a_panic_of_the_iterator_re_raises_after_the_items_handed_out_ended() {
     bounded(30, || {
         let pool = pool(2, "bitpanic");
         let in_flight = AtomicUsize::new(0);
+        let mapped = AtomicUsize::new(0);
         let caught = panic::catch_unwind(AssertUnwindSafe(|| {
-            let items = (0..10_000u64).map(|i| {
+            let items = (0..10_000u64).inspect(|&i| {
                 if i == 5_000 {
+                    // A worker is mapping the first chunk when the iterator panics.
+                    wait_until(10, "a worker maps an item", || mapped.load(Ordering::SeqCst) > 0);
                     panic!("{EXPECTED}: iterator at {i}");
                 }
-                i
             });
             pool.map(items, |i| {
                 in_flight.fetch_add(1, Ordering::SeqCst);
+                mapped.fetch_add(1, Ordering::SeqCst);
                 thread::sleep(Duration::from_micros(20));
                 in_flight.fetch_sub(1, Ordering::SeqCst);
                 i
@@ -400,6 +402,7 @@ fn a_panic_of_the_iterator_re_raises_after_the_items_handed_out_ended() {
             Some(&*format!("{EXPECTED}: iterator at 5000"))
         );
         assert_eq!(in_flight.load(Ordering::SeqCst), 0, "an item was still running when map returned");
+        assert!(mapped.load(Ordering::SeqCst) < 5_000, "items kept starting after the iterator panicked");
         assert_eq!(pool.map(0..4, |i| i * 2), [0, 2, 4, 6]);
     });
 }

@@ -55,11 +55,41 @@ struct Joined<R> {
     waiting: Vec<Option<Vec<R>>>,
 }
 
+impl<R> Joined<R> {
+    /// The front and the part whose turn it is, if both are here (`front` is away until the
+    /// first chunk ends and while another thread appends to it: that thread looks again once
+    /// it puts it back).
+    fn take_next(&mut self) -> Option<(Vec<R>, Vec<R>)> {
+        let part = self.waiting.get_mut(self.next)?;
+        if self.front.is_none() || part.is_none() {
+            return None;
+        }
+        let taken = (self.front.take()?, part.take()?);
+        self.next += 1;
+        Some(taken)
+    }
+}
+
+/// Batches shorter than this are cut whole before any chunk goes out (see `Batch::cut`).
+const HAND_OUT_EARLY: usize = 1024;
+
+/// The length of the next chunk when `remaining` items are left for `threads` threads.
+fn chunk_len(remaining: usize, threads: usize) -> usize {
+    (remaining / (2 * threads)).max(1)
+}
+
+/// Whether `part` is quick enough to append while holding the lock.
+fn short<R>(part: &[R]) -> bool {
+    std::mem::size_of_val(part) <= 16 * 1024
+}
+
 struct Batch<T, R, E> {
     /// Items the caller expects to cut: the first chunk's vector is made this big.
     len: usize,
     /// The most helper jobs live at once.
     helpers: usize,
+    /// How many chunks `len` items make.
+    chunks: usize,
     fifo: Mutex<Fifo<T>>,
     joined: Mutex<Joined<R>>,
     /// Set by the first error or panic: no more items start.
@@ -69,44 +99,56 @@ struct Batch<T, R, E> {
 
 impl<T, R, E> Batch<T, R, E> {
     fn new(len: usize, helpers: usize) -> Self {
+        let mut chunks = 0;
+        let mut remaining = len;
+        while remaining > 0 {
+            remaining -= chunk_len(remaining, helpers + 1);
+            chunks += 1;
+        }
         Batch {
             len,
             helpers,
-            fifo: Mutex::new(Fifo { chunks: VecDeque::new(), helpers: 0 }),
+            chunks,
+            fifo: Mutex::new(Fifo { chunks: VecDeque::with_capacity(chunks), helpers: 0 }),
             joined: Mutex::new(Joined { front: None, next: 0, waiting: Vec::new() }),
             stop: AtomicBool::new(false),
             failure: Mutex::new(None),
         }
     }
 
-    /// Cuts `items` into chunks and hands each out as soon as it is cut; `spawn` starts a
-    /// helper job when one is wanted. Stops early once the batch has failed.
+    /// Cuts `items` into chunks and hands them out; `spawn` starts a helper job when one is
+    /// wanted. Stops early once the batch has failed.
     fn cut(&self, mut items: impl Iterator<Item = T>, mut spawn: impl FnMut()) {
+        // A short batch is cut faster than a worker wakes up: it goes out whole, at the end.
+        let early = self.len >= HAND_OUT_EARLY;
+        let mut held = Vec::new();
         let mut remaining = self.len;
         let mut place = 0;
         while !self.stopped() {
-            let Some(first) = items.next() else { return };
-            let len = (remaining / (2 * (self.helpers + 1))).max(1);
+            let Some(first) = items.next() else { break };
+            let len = chunk_len(remaining, self.helpers + 1);
             // The first chunk's vector becomes the result (see the module docs).
             let mut chunk = Vec::with_capacity(if place == 0 { self.len } else { len });
             chunk.push(first);
             chunk.extend(items.by_ref().take(len - 1));
             remaining = remaining.saturating_sub(chunk.len());
-            if self.hand_out((place, chunk)) {
-                spawn();
+            if early {
+                (0..self.hand_out([(place, chunk)])).for_each(|_| spawn());
+            } else {
+                held.push((place, chunk));
             }
             place += 1;
         }
+        (0..self.hand_out(held)).for_each(|_| spawn());
     }
 
-    /// Puts `chunk` on the FIFO; true if a helper job should be started for it (counted here).
-    fn hand_out(&self, chunk: Chunk<T>) -> bool {
+    /// Puts `chunks` on the FIFO; returns how many helper jobs to start for them (counted as
+    /// live here).
+    fn hand_out(&self, chunks: impl IntoIterator<Item = Chunk<T>>) -> usize {
         let mut fifo = self.fifo.lock();
-        fifo.chunks.push_back(chunk);
-        let wanted = fifo.helpers < self.helpers;
-        if wanted {
-            fifo.helpers += 1;
-        }
+        fifo.chunks.extend(chunks);
+        let wanted = self.helpers.saturating_sub(fifo.helpers).min(fifo.chunks.len());
+        fifo.helpers += wanted;
         wanted
     }
 
@@ -191,29 +233,34 @@ impl<T, R, E> Batch<T, R, E> {
             out.reserve_exact(self.len.saturating_sub(out.len()));
         }
         let mut joined = self.joined.lock();
-        if place == 0 {
-            joined.front = Some(out);
-            joined.next = 1;
-        } else {
-            if joined.waiting.len() <= place {
-                joined.waiting.resize_with(place + 1, || None);
+        let state = &mut *joined;
+        match state.front.as_mut() {
+            _ if place == 0 => {
+                state.front = Some(out);
+                state.next = 1;
             }
-            joined.waiting[place] = Some(out);
+            // Its turn, and quick to copy: no need to file it first.
+            Some(front) if place == state.next && short(&out) => {
+                front.append(&mut out);
+                state.next += 1;
+            }
+            _ => {
+                if state.waiting.len() <= place {
+                    state.waiting.resize_with((place + 1).max(self.chunks), || None);
+                }
+                state.waiting[place] = Some(out);
+            }
         }
-        // `front` is `None` until the first chunk ends and while another thread appends: that
-        // thread looks again once it has put it back.
-        loop {
-            let Some(mut front) = joined.front.take() else { return };
-            let next = joined.next;
-            let Some(mut part) = joined.waiting.get_mut(next).and_then(Option::take) else {
-                joined.front = Some(front);
-                return;
-            };
-            joined.next = next + 1;
-            drop(joined);
-            // Copied outside the lock, while other threads go on mapping.
-            front.append(&mut part);
-            joined = self.joined.lock();
+        while let Some((mut front, mut part)) = joined.take_next() {
+            if short(&part) {
+                front.append(&mut part);
+            } else {
+                // Copied outside the lock, while other threads go on mapping.
+                drop(joined);
+                front.append(&mut part);
+                drop(part);
+                joined = self.joined.lock();
+            }
             joined.front = Some(front);
         }
     }
