@@ -4,21 +4,25 @@
 //! The calling thread pulls the batch from the iterator (which need not be `Send`) and cuts it
 //! into owned chunks whose lengths shrink as the batch is used up (guided self-scheduling):
 //! each chunk is the remaining items divided by twice the number of threads, at least one
-//! item. It hands each chunk out as soon as it is cut, on a FIFO: when the iterator knows its
-//! length, the workers map the first chunks while the caller still cuts the rest; otherwise it
-//! collects the batch first to learn it. Handing out a chunk starts a helper job (a scoped job,
-//! see `scope.rs`) if fewer than `workers - 1` (at least one) are live; a helper maps chunks
-//! until the FIFO is empty and then ends, so no helper ever waits for the caller. Once every
-//! chunk is out, the caller maps chunks too. Big early chunks make a million tiny items cost a
-//! few dozen hand-offs; small late ones let a thread that drew slow items finish while the
-//! others take the rest, so skewed batches still balance.
+//! item. Chunks go out on a FIFO, biggest first. When the iterator knows its length, each
+//! chunk of a long batch goes out as soon as it is cut, so the workers map the first chunks
+//! while the caller still pulls the rest; a short one (cut faster than a worker wakes up) goes
+//! out whole once cut; an iterator of unknown length is collected first. Handing out chunks
+//! starts helper jobs (scoped jobs, see `scope.rs`) while fewer than `workers - 1` (at least
+//! one) are live; a helper maps chunks until it finds the FIFO empty and then ends, so no
+//! helper ever waits for the caller. Once every chunk is out, the caller maps chunks too. Big
+//! early chunks make a million tiny items cost a few dozen hand-offs; small late ones let a
+//! thread that drew slow items finish while the others take the rest, so skewed batches still
+//! balance.
 //!
-//! A chunk's results replace its items in the chunk's own vector (std collects a `vec` into a
-//! `Vec` in place when the item and result types have the same size). The first chunk's vector
-//! is made big enough for the whole batch and becomes the result: whichever thread ends the
-//! chunk next in input order appends it, and any later ones already done, while the others are
-//! still mapping. So the batch is held once, a `u64`-sized map allocates no memory but its
-//! chunks, and little copying is left for the end.
+//! A chunk's results take the place of its items in the chunk's own vector (std collects a
+//! vector's iterator into a `Vec` in place when both types fit the same memory). The first
+//! chunk's vector is made big enough for the whole batch and becomes the result: whichever
+//! thread ends the chunk whose turn it is appends it, and any later ones already done, while
+//! the others go on mapping. A map between types of one size thus holds the batch in memory
+//! once, with no result vector beside it, and leaves little copying for the end; a million
+//! items reuse the memory the allocator kept from the last call instead of faulting in fresh
+//! pages.
 
 use std::any::Any;
 use std::collections::VecDeque;
@@ -286,12 +290,13 @@ impl ThreadPool {
     /// with the pool's workers: early chunks are big (a million tiny items cost a few dozen
     /// hand-offs), later ones shrink to a single item (a batch of uneven items still balances).
     /// When the iterator knows its length (ranges, slices, vectors and their adapters), the
-    /// workers start on the first chunks while the caller still pulls the rest, so `f` may run
-    /// while the iterator is still being advanced; otherwise the caller collects every item
-    /// first. No thread is started: the work goes through the pool's queue as scoped jobs (see
-    /// [`scope`](Self::scope)), and whatever no worker has picked up the calling thread maps
-    /// itself, so a map never waits on the queue: it completes inside one of the pool's own
-    /// jobs, on a full or one-worker pool, and after shutdown (on the calling thread alone).
+    /// workers start on the first chunks of a long batch while the caller still pulls the rest,
+    /// so `f` may run while the iterator is being advanced; an iterator of unknown length is
+    /// collected first. No thread is started: the work goes through the pool's queue as scoped
+    /// jobs (see [`scope`](Self::scope)), and whatever no worker has picked up the calling
+    /// thread maps itself, so a map never waits on the queue: it completes inside one of the
+    /// pool's own jobs, on a full or one-worker pool, and after shutdown (on the calling thread
+    /// alone).
     ///
     /// # Panics
     ///
