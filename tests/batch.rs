@@ -339,12 +339,22 @@ fn map_returns_every_item_when_the_size_hint_is_wrong() {
 }
 
 #[test]
-fn map_to_a_smaller_or_bigger_type_keeps_every_value_in_order() {
+fn map_to_a_smaller_bigger_or_zero_sized_type_keeps_every_value_in_order() {
     bounded(30, || {
         let pool = pool(2, "bsizes");
         let wide: Vec<(u64, u64)> = (0..20_000u64).map(|i| (i, scramble(i))).collect();
         let narrow = pool.map(wide.clone(), |(_, s)| s as u8);
         assert_eq!(narrow, wide.iter().map(|&(_, s)| s as u8).collect::<Vec<_>>());
+        // Results collected in place of bigger items leave no room to spare in the result.
+        assert!(
+            narrow.capacity() < 2 * narrow.len(),
+            "capacity {} for {} results",
+            narrow.capacity(),
+            narrow.len()
+        );
+        // Zero-sized items and results.
+        assert_eq!(pool.map(vec![(); 5_000], |()| 7u8), vec![7u8; 5_000]);
+        assert_eq!(pool.map(0..5_000u32, |_| ()).len(), 5_000);
         let wider = pool.map(0..20_000u32, |i| (u64::from(i), [i; 4]));
         assert_eq!(wider.len(), 20_000);
         for (i, (value, copies)) in wider.iter().enumerate() {
