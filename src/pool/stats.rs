@@ -48,9 +48,11 @@ pub struct Stats {
     pub workers: usize,
     /// Jobs executing now.
     pub running: usize,
-    /// Jobs waiting in the queue now.
+    /// Jobs waiting in the queue now. A held [`Permit`](crate::Permit) counts as one: it
+    /// holds a slot.
     pub queued: usize,
-    /// Jobs accepted since the pool started (including ones run inline by caller-runs).
+    /// Jobs accepted since the pool started (including ones run inline by caller-runs, and the
+    /// slot of a held permit; a permit dropped unused is not counted).
     pub submitted: u64,
     /// Jobs that finished normally.
     pub completed: u64,
@@ -58,7 +60,8 @@ pub struct Stats {
     pub panicked: u64,
     /// Jobs that never ran: cancelled by handle or token, or handed back and dropped unrun.
     pub cancelled: u64,
-    /// Refused submissions: `try_*` on a full queue, timeouts, and submits after shutdown.
+    /// Refused submissions: `try_*` on a full queue (or behind others already waiting),
+    /// timeouts, and submits after shutdown (`spawn_async` and `execute_async` included).
     pub rejected: u64,
     /// The most jobs seen waiting in the queue at once. The depth is measured whenever the
     /// queue fills up and at every 16th submission, so a short burst between two samples can
