@@ -34,14 +34,20 @@ fn until_cancelled(token: &CancelToken, started: mpsc::Sender<()>) -> usize {
     steps
 }
 
+/// Spawns `until_cancelled` with a fresh token and waits until it has started.
+fn started_until_cancelled(pool: &ThreadPool) -> (CancelToken, boundpool::JobHandle<usize>) {
+    let token = CancelToken::new();
+    let (started_tx, started) = mpsc::channel();
+    let handle = pool.spawn_with(&token, move |t| until_cancelled(t, started_tx)).unwrap();
+    started.recv_timeout(Duration::from_secs(10)).unwrap();
+    (token, handle)
+}
+
 #[test]
 fn select_stops_waiting_for_a_job_once_its_token_is_cancelled() {
     bounded(30, || {
         let pool = pool(1, 4);
-        let token = CancelToken::new();
-        let (started_tx, started) = mpsc::channel();
-        let mut handle = pool.spawn_with(&token, move |t| until_cancelled(t, started_tx)).unwrap();
-        started.recv_timeout(Duration::from_secs(10)).unwrap();
+        let (token, mut handle) = started_until_cancelled(&pool);
         let canceller = {
             let token = token.clone();
             thread::spawn(move || token.cancel())
@@ -65,10 +71,7 @@ fn select_stops_waiting_for_a_job_once_its_token_is_cancelled() {
 fn a_timeout_cancels_the_token_and_the_job_stops() {
     bounded(30, || {
         let pool = pool(1, 4);
-        let token = CancelToken::new();
-        let (started_tx, started) = mpsc::channel();
-        let mut handle = pool.spawn_with(&token, move |t| until_cancelled(t, started_tx)).unwrap();
-        started.recv_timeout(Duration::from_secs(10)).unwrap();
+        let (token, mut handle) = started_until_cancelled(&pool);
         let steps = runtime().block_on(async {
             match tokio::time::timeout(Duration::from_millis(20), &mut handle).await {
                 Ok(_) => panic!("the job runs until cancelled"),

@@ -1,6 +1,12 @@
 //! Model tests of boundpool live in `tests/`; run them with `RUSTFLAGS="--cfg loom" cargo test --release`.
 //! This library holds what several of them share.
 
+/// A pool of `workers` with a queue of `capacity`, for the models.
+#[cfg(loom)]
+pub fn pool(workers: usize, capacity: usize) -> boundpool::ThreadPool {
+    boundpool::ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds")
+}
+
 /// Runs a loom model and prints how many interleavings it explored and how long that took.
 #[cfg(loom)]
 pub fn model(name: &str, f: impl Fn() + Sync + Send + 'static) {

@@ -4,6 +4,7 @@
 #![cfg(loom)]
 
 use boundpool::{SubmitError, ThreadPool, TrySubmitError};
+use boundpool_loom_tests::pool;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Notify};
 use loom::thread;
@@ -26,10 +27,6 @@ impl Release {
         self.open.store(true, Ordering::SeqCst);
         self.notify.notify();
     }
-}
-
-fn pool(workers: usize, capacity: usize) -> ThreadPool {
-    ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds")
 }
 
 /// A submit racing shutdown: the job runs exactly once, or it is refused and handed back

@@ -13,7 +13,7 @@ use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
 fn pool(workers: usize, capacity: usize) -> Arc<ThreadPool> {
-    Arc::new(ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds"))
+    Arc::new(boundpool_loom_tests::pool(workers, capacity))
 }
 
 fn counting(ran: &Arc<AtomicUsize>) -> impl FnOnce() + Send + 'static {

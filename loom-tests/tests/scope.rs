@@ -21,7 +21,7 @@ const USED: usize = 1;
 const RETIRED: usize = 2;
 
 fn pool(workers: usize, capacity: usize) -> Arc<ThreadPool> {
-    Arc::new(ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds"))
+    Arc::new(boundpool_loom_tests::pool(workers, capacity))
 }
 
 /// The borrow's last state once the pool is shut down must be the retirement mark.

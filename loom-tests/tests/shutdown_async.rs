@@ -5,16 +5,12 @@
 //! Run: `RUSTFLAGS="--cfg loom" LOOM_MAX_PREEMPTIONS=2 cargo test --release --test shutdown_async`.
 #![cfg(loom)]
 
-use boundpool::ThreadPool;
 use boundpool_loom_tests::model;
+use boundpool_loom_tests::pool;
 use boundpool_loom_tests::task::block_on;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
-
-fn pool(workers: usize, capacity: usize) -> ThreadPool {
-    ThreadPool::builder().workers(workers).queue_capacity(capacity).build().expect("pool builds")
-}
 
 /// Two workers drain two jobs while a task awaits `shutdown_async`: it resolves with both
 /// jobs counted, after both workers exited.
